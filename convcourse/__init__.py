@@ -1,0 +1,1 @@
+"""convcourse: reference code, checks and figures for the course on convolutions."""

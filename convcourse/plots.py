@@ -1,0 +1,193 @@
+"""Figures for the pictures the original notes lost.
+
+Every function returns a matplotlib ``Figure``.  Colour maps are perceptually uniform and
+colour-blind safe (``cividis`` for intensities, ``PuOr`` for signed values), and small matrices get
+their numbers written in the cells, so no information rides on colour alone.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from convcourse.corr import corr2d_fast, output_shape
+from convcourse.layers import local_mask
+
+__all__ = [
+    "show_matrix",
+    "plot_sliding_window",
+    "plot_weight_pattern",
+    "plot_kernel_effect",
+    "plot_kernel_gallery",
+]
+
+INTENSITY_CMAP = "cividis"
+SIGNED_CMAP = "PuOr"
+HIGHLIGHT = "#d55e00"  # vermilion, from the Okabe-Ito colour-blind-safe palette
+
+
+def _plt():
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.0f}" if float(v).is_integer() else f"{v:.2g}"
+
+
+def show_matrix(ax, M, title: str = "", annotate: bool | None = None, signed: bool | None = None):
+    """Draw matrix ``M`` on ``ax`` with its values written in the cells when it is small."""
+    M = torch.as_tensor(M).detach().cpu().to(torch.float32)
+    if signed is None:
+        signed = bool((M < 0).any())
+    if signed:
+        bound = float(M.abs().max()) or 1.0
+        im = ax.imshow(M, cmap=SIGNED_CMAP, vmin=-bound, vmax=bound)
+    else:
+        im = ax.imshow(M, cmap=INTENSITY_CMAP)
+    if annotate is None:
+        annotate = M.numel() <= 100
+    if annotate:
+        lo, hi = float(M.min()), float(M.max())
+        mid = (lo + hi) / 2
+        for (r, c), v in zip(
+            torch.cartesian_prod(torch.arange(M.shape[0]), torch.arange(M.shape[1])).tolist(),
+            M.flatten().tolist(),
+            strict=True,
+        ):
+            dark = (abs(v) < abs(mid) / 2) if signed else v < mid
+            ax.text(
+                c,
+                r,
+                _fmt(v),
+                ha="center",
+                va="center",
+                fontsize=9,
+                color="white" if dark and not signed else "black",
+            )
+    ax.set_title(title)
+    ax.set_xticks(range(M.shape[1]) if M.shape[1] <= 16 else [])
+    ax.set_yticks(range(M.shape[0]) if M.shape[0] <= 16 else [])
+    return im
+
+
+def _box(ax, row: int, col: int, h: int, w: int, **kw):
+    from matplotlib.patches import Rectangle
+
+    ax.add_patch(
+        Rectangle((col - 0.5, row - 0.5), w, h, fill=False, lw=3, edgecolor=HIGHLIGHT, **kw)
+    )
+
+
+def plot_sliding_window(X, K, i: int, j: int):
+    """The kernel over the window of ``X`` at (i, j) and the output cell it produces."""
+    X, K = torch.as_tensor(X), torch.as_tensor(K)
+    o_h, o_w = output_shape(X.shape, K.shape)
+    if not (0 <= i < o_h and 0 <= j < o_w):
+        raise ValueError(f"(i, j) = ({i}, {j}) is outside the {o_h}x{o_w} output")
+    h, w = K.shape
+    Y = corr2d_fast(X.to(torch.float32), K.to(torch.float32))
+    plt = _plt()
+    fig, axes = plt.subplots(
+        1, 3, figsize=(10, 3.4), gridspec_kw={"width_ratios": [X.shape[1], K.shape[1] + 1, o_w]}
+    )
+    show_matrix(axes[0], X, "input X")
+    _box(axes[0], i, j, h, w)
+    show_matrix(axes[1], K, "kernel K")
+    show_matrix(axes[2], Y, f"output Y ({o_h}x{o_w})")
+    _box(axes[2], i, j, 1, 1)
+    window = X[i : i + h, j : j + w].to(torch.float32)
+    terms = " + ".join(
+        f"{_fmt(a)}·{_fmt(b)}"
+        for a, b in zip(window.flatten().tolist(), K.flatten().tolist(), strict=True)
+    )
+    if len(terms) > 70:
+        terms = f"sum of {h * w} products"
+    fig.suptitle(f"Y[{i}, {j}] = {terms} = {_fmt(float(Y[i, j]))}")
+    fig.tight_layout()
+    return fig
+
+
+def plot_weight_pattern(input_shape=(7, 7), delta: int = 1, unit=None):
+    """Which input pixels one hidden unit may use: dense layer versus a local layer of radius Δ.
+
+    Left: a dense unit weighs every pixel.  Middle: a local unit only its (2Δ+1)² neighbourhood.
+    Right: the whole 4-D weight flattened to a (hidden units) x (pixels) matrix, which locality
+    makes banded and sparse.
+    """
+    n_h, n_w = input_shape
+    mask = local_mask(input_shape, delta)
+    m_h, m_w = mask.shape[:2]
+    if unit is None:
+        unit = (m_h // 2, m_w // 2)
+    ui, uj = unit
+    plt = _plt()
+    fig, axes = plt.subplots(1, 3, figsize=(12, 4))
+    show_matrix(
+        axes[0],
+        torch.ones(input_shape),
+        f"dense: unit {unit} uses all {n_h * n_w} pixels",
+        annotate=False,
+    )
+    show_matrix(
+        axes[1],
+        mask[ui, uj].to(torch.float32),
+        f"local (Δ={delta}): {(2 * delta + 1) ** 2} pixels",
+        annotate=False,
+    )
+    _box(axes[1], ui, uj, 2 * delta + 1, 2 * delta + 1)
+    axes[1].plot(uj + delta, ui + delta, marker="x", color=HIGHLIGHT, ms=10, mew=3)
+    axes[2].imshow(
+        mask.reshape(m_h * m_w, n_h * n_w),
+        cmap=INTENSITY_CMAP,
+        aspect="auto",
+        interpolation="nearest",
+    )
+    axes[2].set_title(f"all weights: {int(mask.sum())} of {mask.numel()} used")
+    axes[2].set_xlabel("input pixel k·n_w + l")
+    axes[2].set_ylabel("hidden unit i·m_w + j")
+    fig.tight_layout()
+    return fig
+
+
+def plot_kernel_effect(X, K, title: str = ""):
+    """Input image, kernel and ``corr2d(X, K)`` side by side."""
+    X, K = torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(K, dtype=torch.float32)
+    Y = corr2d_fast(X, K)
+    plt = _plt()
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.6), gridspec_kw={"width_ratios": [3, 1.2, 3]})
+    show_matrix(axes[0], X, "input X")
+    show_matrix(axes[1], K, "kernel K")
+    show_matrix(axes[2], Y, f"output Y = corr2d(X, K), {tuple(Y.shape)}")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_kernel_gallery(X, kernels: dict, ncols: int = 3):
+    """Apply each kernel of ``kernels`` (name -> tensor) to image ``X`` and show the results."""
+    X = torch.as_tensor(X, dtype=torch.float32)
+    plt = _plt()
+    n = len(kernels) + 1
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4 * ncols, 3.6 * nrows))
+    axes = axes.flatten()
+    axes[0].imshow(X, cmap="gray")
+    axes[0].set_title("original")
+    for ax, (name, K) in zip(axes[1:], kernels.items(), strict=False):
+        Y = corr2d_fast(X, torch.as_tensor(K, dtype=torch.float32))
+        signed = bool((torch.as_tensor(K) < 0).any()) and float(Y.sum()) < 0.5 * Y.numel()
+        if signed:
+            bound = float(Y.abs().quantile(0.99)) or 1.0
+            ax.imshow(Y, cmap=SIGNED_CMAP, vmin=-bound, vmax=bound)
+        else:
+            ax.imshow(Y, cmap="gray")
+        ax.set_title(f"{name} {tuple(torch.as_tensor(K).shape)}")
+    for ax in axes:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""Set up the convcourse environment and run the course or its tests.
+
+Only the standard library is used here, so this works on a fresh machine with Python >= 3.11:
+
+    python3 course.py lab     # set up .venv (first time only) and open the course in JupyterLab
+    python3 course.py test    # set up .venv (first time only), lint and run the whole test suite
+    python3 course.py setup   # only set up (or refresh) the environment
+
+The environment is a virtual environment in ``.venv`` installed from ``requirements/lock.txt``
+with ``--no-deps``: the lock lists every package and its exact version, so installs are
+reproducible, and d2l's exact pins on old numpy/matplotlib are not applied (README: "Why a lock
+file").  Set ``CONVCOURSE_VENV`` to put the environment elsewhere, or pass ``--in-place`` to
+install into the Python that runs this script (for example an activated conda environment made
+from ``environment.yml``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+LOCK = ROOT / "requirements" / "lock.txt"
+KERNEL_NAME = "convcourse"
+KERNEL_DISPLAY = "Python 3 (convcourse)"
+MIN_PYTHON = (3, 11)
+
+# JupyterLab settings for the course: no news pop-up, no update check (students need neither,
+# and a closed network makes the check hang).
+LAB_OVERRIDES = {
+    "@jupyterlab/apputils-extension:notification": {
+        "fetchNews": "false",
+        "checkForUpdates": False,
+    },
+}
+
+
+def say(msg: str) -> None:
+    print(f"[course] {msg}", flush=True)
+
+
+def run(cmd: list[str], **kw) -> None:
+    say("$ " + " ".join(str(c) for c in cmd))
+    subprocess.run([str(c) for c in cmd], check=True, **kw)
+
+
+def venv_python(env_dir: Path) -> Path:
+    if os.name == "nt":
+        return env_dir / "Scripts" / "python.exe"
+    return env_dir / "bin" / "python"
+
+
+def fingerprint() -> str:
+    h = hashlib.sha256()
+    for path in (LOCK, ROOT / "pyproject.toml", Path(__file__)):
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def locked_requirement(name: str) -> str:
+    """The ``name==version`` line of the lock file."""
+    for line in LOCK.read_text().splitlines():
+        if line.split("==")[0].strip().lower() == name:
+            return line.split(";")[0].strip()
+    raise SystemExit(f"{name} is missing from {LOCK}")
+
+
+def setup(in_place: bool = False) -> Path:
+    """Create or refresh the environment; return its Python."""
+    if sys.version_info < MIN_PYTHON:
+        sys.exit(f"convcourse needs Python >= 3.11; this is {sys.version.split()[0]}")
+    if in_place:
+        python = Path(sys.executable)
+        prefix = Path(sys.prefix)
+    else:
+        prefix = Path(os.environ.get("CONVCOURSE_VENV", ROOT / ".venv")).resolve()
+        python = venv_python(prefix)
+        if not python.exists():
+            say(f"creating a virtual environment in {prefix}")
+            venv.EnvBuilder(with_pip=True, clear=True).create(prefix)
+    stamp = prefix / ".convcourse-installed"
+    want = fingerprint()
+    if stamp.exists() and stamp.read_text().strip() == want:
+        return python
+    pip = [python, "-m", "pip", "--disable-pip-version-check"]
+    if in_place:
+        # The environment (e.g. conda's, from environment.yml) provides everything but d2l, whose
+        # exact pins would drag numpy and matplotlib back: install it alone, without them.
+        say("installing d2l (without its pins) and convcourse into this environment")
+        run([*pip, "install", "--no-deps", locked_requirement("d2l")])
+    else:
+        say("installing the locked packages (first time: a few minutes; torch is large)")
+        run([*pip, "install", "--no-deps", "--requirement", LOCK])
+    run([*pip, "install", "--no-deps", "--no-build-isolation", "--editable", ROOT])
+    # The kernel is registered inside the environment under a clear name, so every notebook
+    # (whose metadata names it) opens without asking which kernel to use.
+    run(
+        [
+            python,
+            "-m",
+            "ipykernel",
+            "install",
+            "--sys-prefix",
+            "--name",
+            KERNEL_NAME,
+            "--display-name",
+            KERNEL_DISPLAY,
+        ]
+    )
+    settings = prefix / "share" / "jupyter" / "lab" / "settings"
+    settings.mkdir(parents=True, exist_ok=True)
+    (settings / "overrides.json").write_text(json.dumps(LAB_OVERRIDES, indent=2) + "\n")
+    stamp.write_text(want + "\n")
+    say("environment ready")
+    return python
+
+
+def lab(python: Path, extra: list[str]) -> int:
+    headless = sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    )
+    cmd = [str(python), "-m", "jupyterlab", f"--ServerApp.root_dir={ROOT}"]
+    if headless:
+        say("no display found: open the URL printed below in your browser")
+        cmd.append("--no-browser")
+    cmd += extra or ["notebooks/00_index.ipynb"]
+    os.chdir(ROOT)
+    return subprocess.call(cmd)
+
+
+def test(python: Path, extra: list[str]) -> int:
+    os.chdir(ROOT)
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    steps = [
+        [str(python), "-m", "ruff", "check", "."],
+        [str(python), "-m", "ruff", "format", "--check", "."],
+        [str(python), "-m", "pytest", *extra],
+    ]
+    for cmd in steps:
+        say("$ " + " ".join(cmd[2:] if cmd[1] == "-m" else cmd))
+        rc = subprocess.call(cmd, env=env)
+        if rc != 0:
+            return rc
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=["setup", "lab", "test"])
+    parser.add_argument(
+        "--in-place",
+        action="store_true",
+        help="install into this Python instead of .venv (e.g. a conda env)",
+    )
+    args, extra = parser.parse_known_args(argv)
+    python = setup(in_place=args.in_place)
+    if args.command == "lab":
+        return lab(python, extra)
+    if args.command == "test":
+        return test(python, extra)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
