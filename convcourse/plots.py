@@ -42,9 +42,9 @@ def show_matrix(ax, M, title: str = "", annotate: bool | None = None, signed: bo
         signed = bool((M < 0).any())
     if signed:
         bound = float(M.abs().max()) or 1.0
-        im = ax.imshow(M, cmap=SIGNED_CMAP, vmin=-bound, vmax=bound)
+        im = ax.imshow(M.numpy(), cmap=SIGNED_CMAP, vmin=-bound, vmax=bound)
     else:
-        im = ax.imshow(M, cmap=INTENSITY_CMAP)
+        im = ax.imshow(M.numpy(), cmap=INTENSITY_CMAP)
     if annotate is None:
         annotate = M.numel() <= 100
     if annotate:
@@ -138,7 +138,7 @@ def plot_weight_pattern(input_shape=(7, 7), delta: int = 1, unit=None):
     _box(axes[1], ui, uj, 2 * delta + 1, 2 * delta + 1)
     axes[1].plot(uj + delta, ui + delta, marker="x", color=HIGHLIGHT, ms=10, mew=3)
     axes[2].imshow(
-        mask.reshape(m_h * m_w, n_h * n_w),
+        mask.reshape(m_h * m_w, n_h * n_w).numpy(),
         cmap=INTENSITY_CMAP,
         aspect="auto",
         interpolation="nearest",
@@ -173,16 +173,16 @@ def plot_kernel_gallery(X, kernels: dict, ncols: int = 3):
     nrows = -(-n // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(4 * ncols, 3.6 * nrows))
     axes = axes.flatten()
-    axes[0].imshow(X, cmap="gray")
+    axes[0].imshow(X.numpy(), cmap="gray")
     axes[0].set_title("original")
     for ax, (name, K) in zip(axes[1:], kernels.items(), strict=False):
         Y = corr2d_fast(X, torch.as_tensor(K, dtype=torch.float32))
         signed = bool((torch.as_tensor(K) < 0).any()) and float(Y.sum()) < 0.5 * Y.numel()
         if signed:
             bound = float(Y.abs().quantile(0.99)) or 1.0
-            ax.imshow(Y, cmap=SIGNED_CMAP, vmin=-bound, vmax=bound)
+            ax.imshow(Y.detach().numpy(), cmap=SIGNED_CMAP, vmin=-bound, vmax=bound)
         else:
-            ax.imshow(Y, cmap="gray")
+            ax.imshow(Y.detach().numpy(), cmap="gray")
         ax.set_title(f"{name} {tuple(torch.as_tensor(K).shape)}")
     for ax in axes:
         ax.set_xticks([])
