@@ -1,0 +1,527 @@
+"""Lesson 02, cross-correlation: output_shape, corr2d, corr2d_fast, kernel_matrix, convolve2d."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import torch
+
+from convcourse.checks import diagnose as dg
+from convcourse.checks.calls import call_student, describe, inputs_modified
+from convcourse.checks.core import Case, Exercise, Verdict, check
+from convcourse.checks.inputs import (
+    VISIBLE_SHAPES,
+    by_size,
+    decimals,
+    example_k,
+    example_x,
+    lesson_edge,
+    random_shapes,
+    shape_tags,
+    small_ints,
+)
+from convcourse.checks.messages import t
+from convcourse.checks.render import shape_text
+from convcourse.checks.seeds import case_random
+from convcourse.corr import corr2d_fast
+
+__all__ = [
+    "OUTPUT_SHAPE",
+    "CORR2D",
+    "CORR2D_FAST",
+    "KERNEL_MATRIX",
+    "CONVOLVE2D",
+    "check_output_shape",
+    "check_corr2d",
+    "check_corr2d_fast",
+    "check_kernel_matrix",
+    "check_convolve2d",
+    "reference_kernel_matrix",
+    "correlation_cases",
+]
+
+SECTION = "corr"
+
+# ---------------------------------------------------------------------------------------------
+# Cases shared by the correlation exercises
+
+
+def correlation_cases(
+    seed: int | None, hidden: bool, *, exercise_id: str, gradient: bool = False
+) -> list[Case]:
+    """The lesson's two examples, then every geometry (1x1 and full-size kernels, non-square
+    inputs and kernels, a large image), an integer image and, with ``gradient``, a case whose
+    kernel requires grad.  Hidden cases draw shapes and values from ``seed``."""
+    gen, rnd = case_random(seed, exercise_id)
+    X_edge, K_edge = lesson_edge()
+    cases = [
+        Case("lesson_example", {"X": example_x(), "K": example_k()}, ("lesson", "square")),
+        Case("lesson_edge", {"X": X_edge, "K": K_edge}, ("lesson", "non-square")),
+    ]
+    shapes = random_shapes(rnd) if hidden else VISIBLE_SHAPES
+    for kind, X_shape, K_shape in shapes:
+        if hidden:
+            dtype = rnd.choice((torch.float32, torch.float64))
+            X, K = decimals(gen, X_shape, dtype), decimals(gen, K_shape, dtype)
+        else:
+            X, K = small_ints(gen, X_shape), small_ints(gen, K_shape)
+        cases.append(Case(kind, {"X": X, "K": K}, shape_tags(X_shape, K_shape)))
+    # An integer image with a kernel that has fractions: the output must not be truncated.
+    X_shape = (rnd.randint(3, 5), rnd.randint(4, 6)) if hidden else (4, 5)
+    X = torch.randint(0, 10, X_shape, generator=gen)
+    K = torch.tensor([[0.5, -1.0], [0.25, 1.5]])
+    if hidden:
+        K = torch.randint(-6, 7, (2, 2), generator=gen) / 4 + 0.25
+    cases.append(Case("int_image", {"X": X, "K": K}, ("non-square",)))
+    if gradient:
+        X_shape, K_shape = (
+            ((rnd.randint(3, 5), rnd.randint(4, 6)), (2, 3))
+            if hidden
+            else (
+                (4, 5),
+                (2, 3),
+            )
+        )
+        X, K = small_ints(gen, X_shape), small_ints(gen, K_shape)
+        o = (X_shape[0] - K_shape[0] + 1, X_shape[1] - K_shape[1] + 1)
+        dY = small_ints(gen, o, -2, 3)
+        cases.append(Case("gradient", {"X": X, "K": K, "dY": dY}, ("non-square",)))
+    return by_size(cases)
+
+
+def _reference(X: torch.Tensor, K: torch.Tensor, mode: str) -> torch.Tensor:
+    """Cross-correlation (or true convolution), exact: float64 for floats, integers stay."""
+    if X.is_floating_point() or K.is_floating_point():
+        X, K = dg.as_float(X), dg.as_float(K)
+    if mode == "conv":
+        K = torch.flip(K, (0, 1))
+    return corr2d_fast(X, K)
+
+
+# ---------------------------------------------------------------------------------------------
+# Probe and judge of a function f(X, K) -> tensor
+
+
+def probe_correlation(
+    objs: dict, case: Case, limit: float, *, symbol: str, names=("X", "K"), gradient=False
+):
+    """Call ``symbol(*inputs)`` on fresh copies; record output, input changes and (with
+    ``gradient``, for a case with ``dY``) the gradient that reaches the second input."""
+    fn = objs[symbol]
+    if not callable(fn):
+        return {"not_callable": describe(fn)}
+    given = {n: case.data[n].clone() for n in names}
+    before = {n: T.clone() for n, T in given.items()}
+    dY = case.data.get("dY") if gradient else None
+    grad_name = names[1]
+    if dY is not None:
+        given[grad_name].requires_grad_(True)
+    call = call_student(fn, *(given[n] for n in names), limit=limit)
+    after = {n: T.detach() for n, T in given.items()}
+    obs = {
+        "call": call.facts(),
+        "output": describe(call.value),
+        "modified": inputs_modified(before, after),
+    }
+    if dY is not None:
+        obs["grad"] = None
+        Y = call.value
+        if (
+            call.ok
+            and isinstance(Y, torch.Tensor)
+            and Y.grad_fn is not None
+            and Y.shape == dY.shape
+        ):
+            weights = dY.to(Y.dtype) if Y.is_floating_point() else dY
+
+            def backward():
+                (Y * weights).sum().backward()
+
+            back = call_student(backward, limit=limit, trace=False)
+            obs["backward"] = back.facts()
+            G = given[grad_name].grad
+            obs["grad"] = None if G is None else G.detach().to("cpu").clone()
+    return obs
+
+
+def judge_correlation(
+    case: Case,
+    obs: dict,
+    *,
+    symbol: str,
+    names: tuple[str, str] = ("X", "K"),
+    mode: str = "corr",
+    section: str = SECTION,
+    allow_scipy: bool = False,
+    need_grad: bool = False,
+) -> Verdict:
+    """The output of ``symbol(X, K)`` against cross-correlation (``mode="corr"``) or true
+    convolution (``mode="conv"``), with the known mistakes named."""
+    problem = dg.callable_problem(obs, symbol, section=section)
+    if problem:
+        return problem
+    X, K = case.data[names[0]], case.data[names[1]]
+    context = dg.case_text(case, list(names))
+    call = obs["call"]
+    problem = dg.library_problem(call["calls"], symbol, section=section, allow_scipy=allow_scipy)
+    if problem:
+        return problem
+    problem = dg.call_problem(call, symbol, context=context, section=section, window_errors=True)
+    if problem:
+        return problem
+    expected = _reference(X, K, mode)
+    out = obs["output"]
+    problem = dg.output_problem(out, symbol, context=context, section=section, expected=expected)
+    if problem:
+        return problem
+    problem = dg.modified_problem(obs["modified"], symbol, context=context, section=section)
+    if problem:
+        return problem
+    got = out["tensor"]
+    shown = context + "\n" + dg.expected_got(expected, got)
+    if dg.nonfinite(got):
+        return Verdict.failure("nan_output", shown, section=section, expected=expected, got=got)
+    if tuple(got.shape) != tuple(expected.shape):
+        key, detail, unsure = dg.shape_mistake(got.shape, X.shape, K.shape)
+        return Verdict.failure(key, shown + "\n" + detail, section=section, tentative=unsure)
+    if not dg.same(got, expected):
+        named = dg.correlation_mistake(X, K, got, expected, mode=mode)
+        key, detail, unsure = named if named else ("wrong_values", t("detail.wrong_values"), False)
+        return Verdict.failure(
+            key,
+            shown + "\n" + detail,
+            section=section,
+            tentative=unsure,
+            expected=expected,
+            got=got,
+        )
+    if need_grad and "dY" in case.data:
+        return _judge_gradient(case, obs, symbol, context, section)
+    return Verdict.ok()
+
+
+def _judge_gradient(case: Case, obs: dict, symbol: str, context: str, section: str) -> Verdict:
+    X, dY = case.data["X"], case.data["dY"]
+    context = dg.case_text(case, ["X", "K", "dY"])
+    causes = dg.autograd_causes(obs["call"]["calls"])
+    back = obs.get("backward")
+    if back is not None and back["error"] is not None:
+        detail = t(
+            "detail.backward_error", type=back["error"]["type"], message=back["error"]["message"]
+        )
+        return Verdict.failure("breaks_autograd", context + "\n" + detail + causes, section="layer")
+    if obs["grad"] is None:
+        detail = t("detail.no_grad_fn", symbol=symbol)
+        return Verdict.failure("breaks_autograd", context + "\n" + detail + causes, section="layer")
+    expected = corr2d_fast(dg.as_float(X), dg.as_float(dY))
+    if not dg.same(obs["grad"], expected):
+        detail = (
+            t("detail.wrong_gradient", symbol=symbol)
+            + "\n"
+            + dg.expected_got(expected, obs["grad"])
+        )
+        return Verdict.failure("breaks_autograd", context + "\n" + detail + causes, section="layer")
+    return Verdict.ok()
+
+
+# ---------------------------------------------------------------------------------------------
+# output_shape(X_shape, K_shape)
+
+
+def _shape_cases(seed, hidden):
+    gen, rnd = case_random(seed, "output-shape")
+    pairs = [
+        ("lesson_example", (3, 3), (2, 2), ("lesson", "square")),
+        ("lesson_edge", (6, 8), (1, 2), ("lesson", "non-square")),
+    ]
+    for kind, X_shape, K_shape in random_shapes(rnd) if hidden else VISIBLE_SHAPES:
+        pairs.append((kind, X_shape, K_shape, shape_tags(X_shape, K_shape)))
+    if hidden:
+        n = rnd.randint(20, 300), rnd.randint(20, 300)
+        pairs.append(("large_image", n, (rnd.randint(2, 9), rnd.randint(2, 9)), ("non-square",)))
+    cases = [Case(kind, {"X_shape": x, "K_shape": k}, tags) for kind, x, k, tags in pairs]
+    return sorted(cases, key=lambda c: c.data["X_shape"][0] * c.data["X_shape"][1])
+
+
+def _probe_shape(objs, case, limit):
+    fn = objs["output_shape"]
+    if not callable(fn):
+        return {"not_callable": describe(fn)}
+    call = call_student(fn, tuple(case.data["X_shape"]), tuple(case.data["K_shape"]), limit=limit)
+    obs = {"call": call.facts(), "output": describe(call.value), "entries": None}
+    value = call.value
+    if isinstance(value, tuple | list):  # torch.Size is a tuple too
+        obs["entries"] = [
+            int(v) if isinstance(v, int) and not isinstance(v, bool) else describe(v)["type"]
+            for v in value
+        ]
+    return obs
+
+
+def _judge_shape(case, obs):
+    symbol = "output_shape"
+    problem = dg.callable_problem(obs, symbol, section="shape")
+    if problem:
+        return problem
+    X_shape, K_shape = case.data["X_shape"], case.data["K_shape"]
+    context = dg.case_text(case)
+    problem = dg.call_problem(obs["call"], symbol, context=context, section="shape")
+    if problem:
+        return problem
+    out = obs["output"]
+    expected = (X_shape[0] - K_shape[0] + 1, X_shape[1] - K_shape[1] + 1)
+    entries = obs["entries"]
+    if out["kind"] == "none":
+        return Verdict.failure(
+            "returned_none",
+            context + "\n" + t("detail.returned_none", symbol=symbol),
+            section="shape",
+        )
+    if entries is None or len(entries) != 2 or not all(isinstance(e, int) for e in entries):
+        shown = out.get("repr", out.get("value", entries))
+        return Verdict.failure(
+            "wrong_type",
+            context
+            + "\n"
+            + t(
+                "detail.wrong_type",
+                symbol=symbol,
+                type=out["type"],
+                value=shown,
+                want=t("want.shape_tuple"),
+            ),
+            section="shape",
+        )
+    got = tuple(entries)
+    if got == expected:
+        return Verdict.ok()
+    key, detail, unsure = dg.shape_mistake(got, X_shape, K_shape)
+    shown = t("detail.expected_got_inline", expected=expected, got=got)
+    return Verdict.failure(
+        key, context + "\n" + shown + "\n" + detail, section="shape", tentative=unsure
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# kernel_matrix(K, X_shape)
+
+
+def reference_kernel_matrix(K: torch.Tensor, X_shape) -> torch.Tensor:
+    """M of shape (o_h*o_w, n_h*n_w) with ``M @ X.reshape(-1) == corr2d(X, K).reshape(-1)``."""
+    n_h, n_w = X_shape
+    k_h, k_w = K.shape
+    o_h, o_w = n_h - k_h + 1, n_w - k_w + 1
+    M = torch.zeros((o_h * o_w, n_h * n_w), dtype=torch.float64)
+    for i in range(o_h):
+        for j in range(o_w):
+            for a in range(k_h):
+                start = (i + a) * n_w + j
+                M[i * o_w + j, start : start + k_w] = dg.as_float(K[a])
+    return M
+
+
+def _matrix_cases(seed, hidden):
+    gen, rnd = case_random(seed, "corr2d-matmul")
+    cases = [Case("lesson_example", {"K": example_k(), "X_shape": (3, 3)}, ("lesson", "square"))]
+    shapes = random_shapes(rnd)[:-1] if hidden else VISIBLE_SHAPES[:-1]
+    for kind, X_shape, K_shape in shapes:
+        K = decimals(gen, K_shape) if hidden else small_ints(gen, K_shape)
+        cases.append(Case(kind, {"K": K, "X_shape": tuple(X_shape)}, shape_tags(X_shape, K_shape)))
+    return by_size(cases)
+
+
+def _probe_matrix(objs, case, limit):
+    fn = objs["kernel_matrix"]
+    if not callable(fn):
+        return {"not_callable": describe(fn)}
+    K = case.data["K"].clone()
+    call = call_student(fn, K, tuple(case.data["X_shape"]), limit=limit)
+    return {
+        "call": call.facts(),
+        "output": describe(call.value),
+        "modified": inputs_modified({"K": case.data["K"]}, {"K": K}),
+    }
+
+
+def _matrix_variants(K: torch.Tensor, X_shape):
+    """What the usual mistakes would return, as (key, detail key, matrix)."""
+    n_h, n_w = X_shape
+    k_h, k_w = K.shape
+    o_h, o_w = n_h - k_h + 1, n_w - k_w + 1
+    M = reference_kernel_matrix(K, X_shape)
+    R, C = M.shape
+    by_cols = M.reshape(R, n_h, n_w).transpose(1, 2).reshape(R, C)
+    by_rows = M.reshape(o_h, o_w, C).transpose(0, 1).reshape(R, C)
+    both = by_cols.reshape(o_h, o_w, C).transpose(0, 1).reshape(R, C)
+    return [
+        (
+            "flipped_kernel",
+            "detail.flipped_both",
+            reference_kernel_matrix(torch.flip(K, (0, 1)), X_shape),
+        ),
+        ("flatten_order", "detail.flatten_columns", by_cols),
+        ("flatten_order", "detail.flatten_rows", by_rows),
+        ("flatten_order", "detail.flatten_both", both),
+    ]
+
+
+def _judge_matrix(case, obs):
+    symbol, section = "kernel_matrix", "matmul"
+    problem = dg.callable_problem(obs, symbol, section=section)
+    if problem:
+        return problem
+    K, X_shape = case.data["K"], tuple(case.data["X_shape"])
+    context = dg.case_text(case)
+    call = obs["call"]
+    problem = dg.library_problem(call["calls"], symbol, section=section)
+    if problem:
+        return problem
+    problem = dg.call_problem(call, symbol, context=context, section=section, window_errors=True)
+    if problem:
+        return problem
+    expected = reference_kernel_matrix(K, X_shape)
+    out = obs["output"]
+    problem = dg.output_problem(out, symbol, context=context, section=section, expected=expected)
+    if problem:
+        return problem
+    problem = dg.modified_problem(obs["modified"], symbol, context=context, section=section)
+    if problem:
+        return problem
+    got = out["tensor"]
+    shown = context + "\n" + dg.expected_got(expected, got)
+    if dg.nonfinite(got):
+        return Verdict.failure("nan_output", shown, section=section)
+    R, C = expected.shape
+    n_h, n_w = X_shape
+    k_h, k_w = K.shape
+    if tuple(got.shape) != (R, C):
+        g = tuple(got.shape)
+        o_h, o_w = n_h - k_h + 1, n_w - k_w + 1
+        if g == (C, R):
+            key, detail = "transposed_matrix", t("detail.matrix_transposed")
+        elif len(g) == 4 and g == (o_h, o_w, n_h, n_w):
+            key, detail = "wrong_shape", t("detail.matrix_4d")
+        elif (
+            len(g) == 2
+            and g[1] == C
+            and g[0]
+            in {
+                (o_h - 1) * (o_w - 1),
+                (o_h + 1) * (o_w + 1),
+                (o_h - 1) * o_w,
+                o_h * (o_w - 1),
+                (o_h + 1) * o_w,
+                o_h * (o_w + 1),
+            }
+        ):
+            key, detail = "off_by_one", t("detail.matrix_rows", rows=g[0], want=R)
+        elif (
+            len(g) == 2
+            and g[1] == C
+            and g[0] in {(n_h - k_w + 1) * (n_w - k_h + 1), o_h * o_h, o_w * o_w}
+        ):
+            key, detail = "square_only", t("detail.matrix_rows", rows=g[0], want=R)
+        else:
+            key, detail = (
+                "wrong_shape",
+                t("detail.shape_other", got=shape_text(g), want=shape_text((R, C))),
+            )
+        return Verdict.failure(key, shown + "\n" + detail, section=section)
+    if dg.same(got, expected):
+        return Verdict.ok()
+    for key, detail, variant in _matrix_variants(K, X_shape):
+        if not dg.same(variant, expected) and dg.same(got, variant):
+            return Verdict.failure(key, shown + "\n" + t(detail), section=section)
+    rounded = torch.trunc(expected)
+    if not dg.same(rounded, expected) and dg.same(got, rounded):
+        detail = t("detail.int_truncation", dtype=str(got.dtype).replace("torch.", ""))
+        return Verdict.failure("int_truncation", shown + "\n" + detail, section=section)
+    return Verdict.failure(
+        "wrong_values", shown + "\n" + t("detail.matrix_values"), section=section
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The exercises
+
+OUTPUT_SHAPE = Exercise(
+    id="output-shape",
+    lesson="shape",
+    symbols=("output_shape",),
+    make_cases=_shape_cases,
+    probe_case=_probe_shape,
+    judge_case=_judge_shape,
+    time_limit=5.0,
+    check_name="check_output_shape",
+)
+
+CORR2D = Exercise(
+    id="corr2d",
+    lesson=SECTION,
+    symbols=("corr2d",),
+    make_cases=partial(correlation_cases, exercise_id="corr2d", gradient=True),
+    probe_case=partial(probe_correlation, symbol="corr2d", gradient=True),
+    judge_case=partial(judge_correlation, symbol="corr2d", need_grad=True),
+    time_limit=10.0,
+    check_name="check_corr2d",
+)
+
+CORR2D_FAST = Exercise(
+    id="corr2d-fast",
+    lesson="fast",
+    symbols=("corr2d_fast",),
+    make_cases=partial(correlation_cases, exercise_id="corr2d-fast"),
+    probe_case=partial(probe_correlation, symbol="corr2d_fast"),
+    # numpy / scipy vectorization is allowed here; F.conv2d is the yardstick, not the answer.
+    judge_case=partial(judge_correlation, symbol="corr2d_fast", section="fast", allow_scipy=True),
+    time_limit=10.0,
+    check_name="check_corr2d_fast",
+)
+
+KERNEL_MATRIX = Exercise(
+    id="corr2d-matmul",
+    lesson="matmul",
+    symbols=("kernel_matrix",),
+    make_cases=_matrix_cases,
+    probe_case=_probe_matrix,
+    judge_case=_judge_matrix,
+    time_limit=10.0,
+    check_name="check_kernel_matrix",
+)
+
+CONVOLVE2D = Exercise(
+    id="convolve2d",
+    lesson="convolution",
+    symbols=("convolve2d",),
+    make_cases=partial(correlation_cases, exercise_id="convolve2d"),
+    probe_case=partial(probe_correlation, symbol="convolve2d"),
+    judge_case=partial(judge_correlation, symbol="convolve2d", mode="conv", section="convolution"),
+    time_limit=10.0,
+    check_name="check_convolve2d",
+)
+
+
+def check_output_shape(output_shape, *, seed: int | None = None, hidden: bool = False) -> None:
+    """Check ``output_shape(X_shape, K_shape)``: ``(n_h - k_h + 1, n_w - k_w + 1)`` as a tuple."""
+    check(OUTPUT_SHAPE, {"output_shape": output_shape}, seed=seed, hidden=hidden)
+
+
+def check_corr2d(corr2d, *, seed: int | None = None, hidden: bool = False) -> None:
+    """Check ``corr2d(X, K)``: cross-correlation on many shapes, integer images, gradients."""
+    check(CORR2D, {"corr2d": corr2d}, seed=seed, hidden=hidden)
+
+
+def check_corr2d_fast(corr2d_fast, *, seed: int | None = None, hidden: bool = False) -> None:
+    """Check that the vectorized ``corr2d_fast(X, K)`` computes cross-correlation (see also
+    ``check_corr2d_speed``)."""
+    check(CORR2D_FAST, {"corr2d_fast": corr2d_fast}, seed=seed, hidden=hidden)
+
+
+def check_kernel_matrix(kernel_matrix, *, seed: int | None = None, hidden: bool = False) -> None:
+    """Check ``kernel_matrix(K, X_shape)``: ``M @ X.reshape(-1) == corr2d(X, K).reshape(-1)``."""
+    check(KERNEL_MATRIX, {"kernel_matrix": kernel_matrix}, seed=seed, hidden=hidden)
+
+
+def check_convolve2d(convolve2d, *, seed: int | None = None, hidden: bool = False) -> None:
+    """Check ``convolve2d(X, K)``: true convolution, the kernel flipped both ways."""
+    check(CONVOLVE2D, {"convolve2d": convolve2d}, seed=seed, hidden=hidden)

@@ -1,0 +1,845 @@
+"""The catalogue: every text the checks show to a student, in one place.
+
+Misconceptions are keyed by a stable id (``flipped_kernel``, ``off_by_one``, ...) and have a
+title, an explanation of the idea that was probably misunderstood, a hint that points back to
+the lesson (without giving the solution away) and the lesson section it belongs to.  All other
+texts (case labels, details, headers) are templates in ``TEXT``, filled with ``str.format``.
+
+To add a language, add a ``Catalogue`` with the same keys to ``CATALOGUES`` and call
+``set_language``; a test checks that every catalogue has every key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "Misconception",
+    "Catalogue",
+    "CATALOGUES",
+    "MISCONCEPTION_KEYS",
+    "set_language",
+    "language",
+    "t",
+    "misconception",
+    "section",
+    "compose",
+]
+
+
+@dataclass(frozen=True)
+class Misconception:
+    title: str
+    explanation: str
+    hint: str
+    section: str | None = None  # None: the section of the exercise at hand
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    sections: dict[str, str]
+    misconceptions: dict[str, Misconception]
+    text: dict[str, str]
+
+
+M = Misconception
+
+SECTIONS_EN = {
+    "dense": "Lesson 01, “A dense layer on images” (d2l §7.1)",
+    "locality": "Lesson 01, “Translation invariance and locality” (d2l §7.1.2)",
+    "shape": "Lesson 02, “The cross-correlation operation”, output size (d2l §7.2.1)",
+    "corr": "Lesson 02, “The cross-correlation operation” (d2l §7.2.1)",
+    "fast": "Lesson 02, “A faster corr2d”",
+    "matmul": "Lesson 02, “Cross-correlation as a matrix product”",
+    "convolution": "Lesson 02, “Cross-correlation and convolution” (d2l §7.2.5)",
+    "layer": "Lesson 03, “Convolutional layers” (d2l §7.2.2)",
+    "grad": "Lesson 03, “The gradient with respect to the kernel”",
+    "detectors": "Lesson 04, “Object edge detection in images” (d2l §7.2.3)",
+    "training": "Lesson 05, “Learning a kernel” (d2l §7.2.4)",
+}
+
+MISCONCEPTIONS_EN = {
+    # --- any exercise -------------------------------------------------------------------------
+    "raised": M(
+        "Your code raised an error",
+        "The check called your code and it stopped with an error before returning a result.",
+        "Read the error and the line it points to, then run that line by hand on the case "
+        "shown (print the shapes of the tensors involved).",
+    ),
+    "timeout": M(
+        "Your code did not finish in time",
+        "The check gives every call a time limit.  Code that never returns usually has a loop "
+        "whose condition never becomes false (a while loop whose counter never changes), or it "
+        "waits for input.",
+        "Run your function on the small case shown and add a print in the loop to see whether it "
+        "makes progress.",
+    ),
+    "not_implemented": M(
+        "Not written yet",
+        "The solution cell still raises NotImplementedError, the placeholder of the exercise.",
+        "Replace `raise NotImplementedError()` with your code, run the cell, then this test.",
+    ),
+    "not_defined": M(
+        "Name not defined",
+        "The check looks for a name that your notebook did not define.",
+        "Run the solution cell above (and the cells before it); keep the exact name the "
+        "exercise asks for.",
+    ),
+    "returned_none": M(
+        "Nothing returned",
+        "A Python function without a `return` statement returns None.  Computing the result "
+        "in a variable is not enough: the function has to return it.",
+        "Check that the last line of your function returns the result (and is not inside a loop).",
+    ),
+    "not_a_tensor": M(
+        "A NumPy array or a list instead of a tensor",
+        "The rest of the course (layers, autograd, training) works with torch tensors.  A NumPy "
+        "array or a Python list has no gradient, no device and none of torch's methods.",
+        "Build the result with torch operations (torch.zeros, slicing, sum, ...), or convert at "
+        "the end with torch.as_tensor.",
+    ),
+    "wrong_type": M(
+        "Something of the wrong kind",
+        "The exercise asks for a particular kind of value (shown below); the check got "
+        "something else.",
+        "Compare what your code returns with the exercise's statement; print type(result).",
+    ),
+    "nan_output": M(
+        "NaN or infinity in the result",
+        "NaN (not a number) or inf came out.  Usually an entry was never written (torch.empty "
+        "holds whatever was in memory), or a value grew without bound.",
+        "Start from torch.zeros instead of torch.empty and make sure every entry is computed.",
+    ),
+    "wrong_shape": M(
+        "The result has the wrong shape",
+        "The shape of the result does not match what the exercise asks for.",
+        "Work out the expected shape by hand on the small case shown, then compare it with "
+        "the shape your code creates.",
+    ),
+    "wrong_values": M(
+        "Wrong values",
+        "The result has the right shape but some values differ from the expected ones, and "
+        "the difference does not match any of the usual mistakes the check knows.",
+        "Compute one entry of the small case by hand, following the formula of the lesson, "
+        "and compare it with your code step by step.",
+    ),
+    "wrong_device": M(
+        "The result is on another device",
+        "The inputs were on the CPU but your result is on another device.  Tensors on different "
+        "devices cannot be combined, so the next step of the course would fail.",
+        "Create new tensors on the input's device (device=X.device) and do not move results "
+        "with .to(...) or .cuda() inside the function.",
+    ),
+    "modified_input": M(
+        "Your code changed its input",
+        "Operations like `+=`, `X[...] = ...` or methods ending in `_` modify a tensor in "
+        "place.  The caller's tensor changes too, which corrupts data that is used again (and "
+        "autograd forbids it on tensors that require gradients).",
+        "Work on a new tensor (torch.zeros for the result, `.clone()` if you must modify a "
+        "copy) and leave the arguments untouched.",
+    ),
+    "library_conv": M(
+        "A library convolution where your own code is asked for",
+        "This exercise is about writing the operation yourself; torch.nn.functional.conv2d, "
+        "nn.Conv2d (and here scipy's correlate) compute it for you.",
+        "Use only basic tensor operations (slicing, multiplication, sum, loops or "
+        "vectorization) as in the lesson.",
+    ),
+    "internal_error": M(
+        "The checker itself failed",
+        "This is most likely not your fault: the checking code hit an unexpected situation.",
+        "Please tell your instructor, with the message below.",
+    ),
+    # --- cross-correlation ---------------------------------------------------------------------
+    "flipped_kernel": M(
+        "True convolution instead of cross-correlation",
+        "Deep-learning “convolution” layers compute cross-correlation: the kernel is laid on "
+        "the window as it is, Y[i, j] = Σ_a Σ_b X[i + a, j + b] · K[a, b].  Flipping the kernel "
+        "(upside down and/or left to right) gives the mathematical convolution, a different "
+        "result unless the kernel is symmetric.",
+        "Check that the kernel's indices run in the same direction as the window's: no "
+        "`h - 1 - a`, no torch.flip, no negative steps.",
+        "convolution",
+    ),
+    "not_flipped": M(
+        "Cross-correlation where true convolution was asked",
+        "True convolution flips the kernel both ways before sliding it: "
+        "Y[i, j] = Σ_a Σ_b X[i + a, j + b] · K[h − 1 − a, w − 1 − b].  Your result is the "
+        "cross-correlation with the kernel as it is.",
+        "Flip the kernel upside down and left to right before (or while) correlating.",
+        "convolution",
+    ),
+    "flipped_one_axis": M(
+        "The kernel was flipped along one axis only",
+        "True convolution flips the kernel along both axes (rows and columns); a flip along "
+        "one axis gives neither convolution nor cross-correlation.",
+        "Flip both the rows and the columns of the kernel.",
+        "convolution",
+    ),
+    "transposed_kernel": M(
+        "The kernel was transposed instead of used as it is",
+        "Transposing swaps K[a, b] with K[b, a]; it is not the same as flipping, and "
+        "cross-correlation uses neither.",
+        "Index the kernel as K[a, b] with a along the height and b along the width, like the "
+        "window X[i + a, j + b].",
+        "convolution",
+    ),
+    "off_by_one": M(
+        "Off by one: the kernel fits n − k + 1 times",
+        "A window of size k slides over n pixels in n − k + 1 positions: at 0, 1, …, n − k.  "
+        "`range(n - k)` misses the last position; `range(n - k + 2)` runs past the edge, where "
+        "the window is cut short.",
+        "Count the positions by hand for the lesson's 3×3 input and 2×2 kernel: the output is 2×2.",
+        "shape",
+    ),
+    "swapped_hw": M(
+        "Height and width swapped",
+        "Shapes are (height, width): shape[0] counts rows, shape[1] columns.  Mixing them up "
+        "only goes unnoticed when the two are equal.",
+        "Use the height of the kernel with the height of the input and the width with the "
+        "width; test with a non-square input.",
+        "shape",
+    ),
+    "square_only": M(
+        "Works only for square inputs or kernels",
+        "Your code gives the right result when the input and kernel are square, but not "
+        "otherwise: somewhere a height is used as a width (e.g. X.shape[0] twice, or h where w "
+        "belongs).",
+        "Give every size its own name (n_h, n_w, k_h, k_w) and check each use; test with a 4×6 "
+        "input and a 1×3 kernel.",
+        "shape",
+    ),
+    "hardcoded_example": M(
+        "Hard-coded to the lesson's example",
+        "Your code reproduces the lesson's example but not other inputs: some number from the "
+        "example (6, 8, 7, a fixed kernel or result) is written into the code instead of being "
+        "computed from the arguments.",
+        "Replace every literal size with one computed from the arguments (X.shape, K.shape).",
+    ),
+    "padded_output": M(
+        "A padded (“same” or “full”) result instead of the valid part",
+        "The lesson's cross-correlation keeps only the positions where the kernel lies fully "
+        "inside the image: the output is (n_h − k_h + 1) × (n_w − k_w + 1), smaller than the "
+        "input.  Padding with zeros is a separate step (later, in d2l §7.3).",
+        "Do not pad; let the window positions run from 0 to n − k.",
+        "shape",
+    ),
+    "int_truncation": M(
+        "Integer result: the fractions were cut off",
+        "An integer tensor cannot hold 2.5, so writing a float into it drops the fraction.  "
+        "torch.zeros_like(X) of an integer image, or dtype=int, creates such a tensor.",
+        "Create the result with a floating-point dtype (torch.zeros(shape) is float32), or the "
+        "promoted dtype of X and K (torch.promote_types).",
+    ),
+    "transposed_matrix": M(
+        "The matrix is transposed",
+        "M maps the flattened input (n_h·n_w values) to the flattened output (o_h·o_w "
+        "values), so it has one row per output pixel and one column per input pixel: shape "
+        "(o_h·o_w, n_h·n_w).",
+        "Row r of M holds the weights of output pixel r; check that M @ X.reshape(-1) works.",
+        "matmul",
+    ),
+    "flatten_order": M(
+        "Flattened in the wrong order",
+        "X.reshape(-1) lists pixels row by row (row-major): pixel (k, l) goes to index "
+        "k·n_w + l, and output pixel (i, j) to i·o_w + j.  Column-major numbering "
+        "(l·n_h + k) puts the weights in the wrong places.",
+        "Compute the column of input pixel (k, l) as k * n_w + l (and the row of (i, j) as "
+        "i * o_w + j).",
+        "matmul",
+    ),
+    # --- lesson 01 -----------------------------------------------------------------------------
+    "counted_bias": M(
+        "The bias was counted as a weight",
+        "The exercise counts only the weights that multiply inputs; the bias terms are "
+        "separate parameters.",
+        "Count only the entries of W (or of the window V).",
+        "dense",
+    ),
+    "dense_count": M(
+        "A dense layer has one weight per (hidden unit, input pixel) pair",
+        "In a dense layer every hidden unit (i, j) has its own weight for every input pixel "
+        "(k, l): W[i, j, k, l].  The count is a product over all four indices.",
+        "Count the indices of W and multiply their ranges.",
+        "dense",
+    ),
+    "window_side": M(
+        "The window of radius Δ has side 2Δ + 1",
+        "Offsets a and b run from −Δ to Δ: that is Δ on each side plus the centre, 2Δ + 1 "
+        "values, and the window is 2-D, so it holds (2Δ + 1)² weights.",
+        "List the offsets for Δ = 1 by hand: −1, 0, 1.",
+        "locality",
+    ),
+    "weight_index_order": M(
+        "The indices of the 4-D weight are in the wrong order",
+        "W[i, j, k, l] is indexed by the hidden unit (i, j) first and the input pixel (k, l) "
+        "last: H[i, j] = U[i, j] + Σ_k Σ_l W[i, j, k, l] · X[k, l].  The sum runs over the "
+        "input indices k, l.",
+        "Write the formula next to your code and match each index of W.",
+        "dense",
+    ),
+    "index_mapping": M(
+        "Wrong index mapping: k = i − a instead of k = i + a",
+        "Hidden unit (i, j) reads the input pixel at offset (a, b) from its centre: "
+        "k = i + a, l = j + b, with weight V[a, b].  Using k = i − a reads the window backwards, "
+        "which flips the kernel (a convolution).",
+        "For Δ = 1, write which input pixel gets V[−1, −1] (stored at V[0, 0]) for unit "
+        "(i, j): it is the top-left one.",
+        "locality",
+    ),
+    "missing_bias": M(
+        "The bias is missing",
+        "The layer's output is the weighted sum plus a bias: without it the layer cannot "
+        "shift its output, and the parameter is never trained.",
+        "Add the bias to the result (and, in a module, create it as a parameter).",
+    ),
+    # --- lesson 03 -----------------------------------------------------------------------------
+    "bias_shape": M(
+        "The bias has the wrong shape",
+        "The layer has a single output channel, so it has a single bias shared by every "
+        "output pixel: a parameter of shape (1,), added by broadcasting.",
+        "Create the bias as nn.Parameter(torch.zeros(1)).",
+        "layer",
+    ),
+    "not_parameter": M(
+        "Weight or bias not registered as nn.Parameter",
+        "Only tensors wrapped in nn.Parameter (and assigned to self) appear in "
+        "layer.parameters().  A plain tensor is invisible to the optimizer and to "
+        "layer.zero_grad(), so it is never trained.",
+        "Assign self.weight = nn.Parameter(...) and self.bias = nn.Parameter(...).",
+        "layer",
+    ),
+    "parameter_name": M(
+        "The parameters are not named weight and bias",
+        "The exercise (like nn.Conv2d) names the kernel `weight` and the bias `bias`; code "
+        "that trains the layer refers to these names.",
+        "Store the kernel as self.weight and the bias as self.bias.",
+        "layer",
+    ),
+    "breaks_autograd": M(
+        "The gradient does not reach the parameters (autograd chain broken)",
+        "Autograd records the tensor operations that lead to the result.  .item(), float(...), "
+        ".tolist(), .numpy(), .detach(), .data and torch.no_grad() step outside that record: "
+        "the numbers are right, but the gradient cannot flow back to the kernel.",
+        "Keep every step a tensor operation on the inputs: write Y[i, j] = (window * K).sum() "
+        "without .item(), and no NumPy round trip.",
+        "layer",
+    ),
+    "used_autograd": M(
+        "Autograd used where the gradient should be derived by hand",
+        "This exercise asks for dL/dK from the formula, so that you see which operation it is "
+        "(a cross-correlation again).  Calling backward() or torch.autograd.grad skips that.",
+        "Write L = Σ_ij dY[i, j] · Y[i, j] with Y[i, j] = Σ_ab X[i + a, j + b] K[a, b] and "
+        "differentiate with respect to K[a, b].",
+        "grad",
+    ),
+    # --- lesson 04 -----------------------------------------------------------------------------
+    "kernel_1d": M(
+        "A 1-D tensor is not a kernel",
+        "A kernel is a 2-D tensor of shape (height, width).  torch.tensor([1, -1]) is 1-D; "
+        "the 1×2 kernel is torch.tensor([[1, -1]]) and the 2×1 one torch.tensor([[1], [-1]]).",
+        "Add the missing brackets so the kernel has two dimensions; check K.shape.",
+        "detectors",
+    ),
+    "nonzero_on_flat": M(
+        "The kernel responds on flat areas",
+        "On a flat (constant) area every window holds the same value c, so the response is "
+        "c · (sum of the kernel's entries).  An edge or derivative detector must give 0 there: "
+        "its entries must sum to 0.",
+        "Add up your kernel's entries; balance the positive and negative weights.",
+        "detectors",
+    ),
+    "blind_to_edges": M(
+        "The kernel does not respond to the edges it should detect",
+        "A detector compares neighbouring pixels in the direction of change: it needs "
+        "positive and negative weights arranged along that direction.",
+        "Work out the response by hand on the two pixels on either side of an edge.",
+        "detectors",
+    ),
+    "wrong_orientation": M(
+        "The kernel detects the other direction",
+        "A kernel that compares pixels side by side (left/right) finds vertical edges, where "
+        "the intensity changes along the width; one that compares pixels above and below finds "
+        "horizontal edges.  Yours reacts to the wrong one.",
+        "Ask: along which axis does the intensity change across the edge you want?  Arrange "
+        "the kernel's weights along that axis.",
+        "detectors",
+    ),
+    "both_orientations": M(
+        "The kernel also responds to edges of the other orientation",
+        "A horizontal-edge detector must stay silent on vertical edges.  Yours responds to "
+        "both, so it cannot tell them apart.",
+        "Make each column of the kernel sum to zero (then a change from left to right cancels).",
+        "detectors",
+    ),
+    "first_derivative": M(
+        "A first derivative instead of the second",
+        "A first difference (like [[1, -1]]) responds to a linear ramp; the second derivative "
+        "of a ramp is 0.  The second difference compares a pixel with both of its neighbours.",
+        "Take the difference of two neighbouring first differences.",
+        "detectors",
+    ),
+    "not_smallest": M(
+        "Correct, but not the smallest kernel",
+        "The second derivative along the width needs only three neighbouring pixels in one "
+        "row; extra rows or columns of zeros make the output smaller for nothing.",
+        "Drop the rows and columns your kernel does not need.",
+        "detectors",
+    ),
+    "wrong_scale": M(
+        "The derivative has the wrong scale or sign",
+        "On the image x² the second derivative along x is 2 everywhere.  Your kernel gives "
+        "another constant, so it is the second derivative multiplied by a factor.",
+        "Derive the second difference f(x + 1) − 2 f(x) + f(x − 1) and use its coefficients "
+        "as they are.",
+        "detectors",
+    ),
+    "not_normalized": M(
+        "The blur kernel does not sum to 1",
+        "A blur replaces each pixel by a weighted average of its neighbourhood.  Weights that "
+        "sum to more (or less) than 1 also brighten (or darken) the image.",
+        "Divide the kernel by the sum of its entries.",
+        "detectors",
+    ),
+    "negative_weights": M(
+        "Negative weights in a blur kernel",
+        "An average uses non-negative weights; negative ones subtract neighbours, which "
+        "sharpens or detects edges instead of blurring.",
+        "Use only weights ≥ 0.",
+        "detectors",
+    ),
+    "one_hot_kernel": M(
+        "All the weight sits on a single pixel",
+        "A kernel with one 1 and zeros elsewhere copies (or shifts) the image; nothing is "
+        "averaged, so nothing is blurred.",
+        "Spread the weight over several pixels of the window.",
+        "detectors",
+    ),
+    "ignores_argument": M(
+        "The argument is ignored",
+        "Your function returns the same result whatever argument it gets, for example a "
+        "kernel of a fixed size.",
+        "Use the argument to build the result (e.g. torch.ones(size, size)).",
+        "detectors",
+    ),
+    "too_few_points": M(
+        "One pixel too few: order d needs d + 1 pixels",
+        "A first derivative compares 2 pixels, a second derivative 3: a difference of order d "
+        "combines d + 1 neighbouring samples (like fence posts around d gaps).",
+        "Count the pixels used by [[1, -1]] and by [[1, -2, 1]].",
+        "detectors",
+    ),
+    "centred_window": M(
+        "A centred window of 2d + 1 pixels is not the smallest",
+        "A window reaching d pixels on each side works, but the smallest kernel needs only "
+        "d + 1 neighbouring pixels.",
+        "Count the pixels used by [[1, -1]] (order 1) and [[1, -2, 1]] (order 2).",
+        "detectors",
+    ),
+    # --- lesson 05 -----------------------------------------------------------------------------
+    "no_zero_grad": M(
+        "The gradients are never reset",
+        "backward() adds the new gradient to .grad; it does not replace it.  Without zeroing "
+        "(K.grad.zero_() or optimizer.zero_grad()) every step uses the sum of all gradients so "
+        "far, and training overshoots or diverges.",
+        "Reset the gradient once per epoch, after the update (or before backward()).",
+        "training",
+    ),
+    "wrong_direction": M(
+        "The step goes uphill",
+        "The gradient points to where the loss grows fastest; gradient descent steps the "
+        "other way: K ← K − lr · grad.",
+        "Check the sign of your update.",
+        "training",
+    ),
+    "diverges": M(
+        "The training diverges",
+        "The loss grows (or becomes inf/NaN) instead of shrinking: each step overshoots.  With "
+        "the sum of squared errors the gradient is large, so the step lr · grad must stay "
+        "small.",
+        "Use the lr you are given (not your own), subtract lr * K.grad exactly once per epoch, "
+        "and reset the gradient every epoch.",
+        "training",
+    ),
+    "mean_instead_of_sum": M(
+        "The mean instead of the sum of squared errors",
+        "The lesson's loss is the sum of the squared errors.  The mean (as in F.mse_loss) "
+        "divides the loss and its gradient by the number of outputs, so every step is that "
+        "much smaller.",
+        "Use ((Y_hat - Y) ** 2).sum() as the loss.",
+        "training",
+    ),
+    "ignores_lr": M(
+        "The learning rate argument is ignored",
+        "Your loop trains with a learning rate of its own instead of the lr it is given.",
+        "Use the lr argument in the update.",
+        "training",
+    ),
+    "ignores_init": M(
+        "Training does not start from K_init",
+        "The first loss already differs from the loss of K_init: the loop starts from another "
+        "kernel (a random one, or a fixed one).",
+        "Start from a copy of K_init: K = K_init.clone().requires_grad_(True).",
+        "training",
+    ),
+    "wrong_epoch_count": M(
+        "The wrong number of epochs",
+        "`losses` must hold one loss per epoch, recorded before that epoch's step: exactly "
+        "num_epochs values.",
+        "Loop `for epoch in range(num_epochs)` and append the loss once per epoch.",
+        "training",
+    ),
+    "not_converged": M(
+        "Not converged yet",
+        "The learned kernel is close to the one that produced Y, but not within the "
+        "tolerance: training stopped too early or with too small a step.",
+        "Train for more epochs, or with a larger (still stable) learning rate, and watch the "
+        "loss approach 0.",
+        "training",
+    ),
+    # --- speed ---------------------------------------------------------------------------------
+    "too_slow": M(
+        "Correct, but too slow",
+        "A Python loop that visits every output pixel runs thousands of tiny tensor "
+        "operations.  Looping over the few kernel offsets instead (or unfolding the windows) "
+        "does the same work in a handful of whole-array operations.",
+        "Loop over the kernel's entries (a, b) and add K[a, b] times a shifted slice of X.",
+        "fast",
+    ),
+}
+
+TEXT_EN = {
+    # headers
+    "header.pass": "✔ {exercise}: {confirm}",
+    "header.pass_hidden": "✔ {exercise} (hidden tests): {confirm}",
+    "header.fail": "✗ {exercise}:",
+    "header.fail_hidden": "✗ {exercise} (hidden tests):",
+    "verdict.title": "{title}  [{key}]",
+    "verdict.why": "Why: {text}",
+    "verdict.hint": "Hint: {text}  → {section}",
+    "picture.title": "{exercise}: expected, got and their difference",
+    "note.printed": "Your code printed {lines} line(s), {chars} characters; the first ones:",
+    "note.flood": "Note: your code printed {chars} characters while being checked (only the "
+    "beginning is shown).  Printing inside loops slows code down a lot: remove debugging "
+    "prints when you are done.",
+    # words
+    "word.expected": "expected",
+    "word.got": "got",
+    "word.none": "none",
+    "word.response": "response",
+    "word.along": "on a ramp along v",
+    "word.across": "on a ramp across v",
+    "word.epoch": "epoch",
+    "word.difference": "got − expected",
+    # large outputs
+    "render.cells_differ": "{wrong} of {total} cells differ; the largest difference is at "
+    "[{i}, {j}]: expected {expected}, got {got}.",
+    "render.window": "Rows {r0}–{r1}, columns {c0}–{c1}:",
+    # what was wanted
+    "want.function": "a function",
+    "want.class": "a class (the Conv2D class itself, not an instance)",
+    "want.tensor": "a torch tensor",
+    "want.kernel": "a 2-D torch tensor (the kernel)",
+    "want.shape_tuple": "a tuple of two ints (height, width)",
+    "want.count": "a whole number (int)",
+    "want.k_losses": "a pair (K, losses)",
+    # case labels
+    "case.lesson_example": "the lesson's worked example",
+    "case.lesson_edge": "the lesson's 6×8 edge image with K = [[1, -1]]",
+    "case.one_by_one": "a 1×1 kernel",
+    "case.full_kernel": "a kernel as large as the input",
+    "case.non_square_input": "a non-square input",
+    "case.non_square_kernel": "a non-square kernel",
+    "case.tall_input": "an input taller than wide",
+    "case.square": "a square input and kernel",
+    "case.image_sized": "a larger image",
+    "case.large_image": "a large image",
+    "case.int_image": "an integer image and a kernel with fractions",
+    "case.gradient": "gradients through corr2d (K requires grad)",
+    "case.dense_count": "the dense layer's weight count",
+    "case.local_count": "the local window's weight count",
+    "case.dense_small": "a small input and hidden layer",
+    "case.dense_same": "a hidden layer as large as the input",
+    "case.dense_other": "hidden layer and input of different shapes",
+    "case.delta_zero": "Δ = 0 (a 1×1 window)",
+    "case.delta_one": "Δ = 1",
+    "case.delta_one_tight": "Δ = 1 with a single row of hidden units",
+    "case.delta_two": "Δ = 2",
+    "case.grad_small": "a small input",
+    "case.grad_wide": "a wide input",
+    "case.grad_tall": "a tall input",
+    "case.grad_square": "a square input",
+    "case.horizontal_edges": "horizontal_edge_image() (horizontal edges)",
+    "case.vertical_edges": "edge_image() (vertical edges only)",
+    "case.random_horizontal": "an image with horizontal edges",
+    "case.random_vertical": "an image with vertical edges only",
+    "case.direction": "a direction v",
+    "case.quadratic_width": "a quadratic along the width",
+    "case.linear_width": "a linear ramp along the width",
+    "case.quadratic_height": "a quadratic along the height",
+    "case.blur_size": "a blur kernel size",
+    "case.derivative_order": "a derivative order",
+    "case.lesson_training": "the lesson's training example (6×8 edge image)",
+    "case.random_training": "a random training problem",
+    "case.recover_lesson": "recovering the lesson's kernel",
+    "case.recover_list": "a list of images",
+    "case.recover_stack": "a 3-D stack of images",
+    "case.speed_pass": "speed against the loop (64×64 image, 3×3 kernel)",
+    "case.speed_full": "speed against F.conv2d (256×256 image, 3×3 kernel)",
+    # confirmations
+    "confirm.param-counts": "both weight counts are right on {n} cases.",
+    "confirm.dense-layer": "H = U + Σ W·X is right on {n} cases (square and non-square).",
+    "confirm.dense-weight": "the 4-D weights are right for Δ = 0, 1, 2 ({n} cases).",
+    "confirm.output-shape": "the output shape is right on {n} cases (square, non-square, 1×1 and "
+    "full-size kernels).",
+    "confirm.corr2d": "cross-correlation is right on {n} cases (the lesson's examples, non-square "
+    "inputs and kernels, 1×1 and full-size kernels, an integer image, a larger image), and the "
+    "gradient reaches K.",
+    "confirm.corr2d-fast": "cross-correlation is right on {n} cases (the lesson's examples, "
+    "non-square inputs and kernels, 1×1 and full-size kernels, an integer image, a larger image).",
+    "confirm.corr2d-matmul": "M @ X.reshape(-1) matches corr2d on {n} cases.",
+    "confirm.convolve2d": "true convolution is right on {n} cases (square and non-square, "
+    "integer images).",
+    "confirm.conv2d-layer": "weight and bias are parameters of the right shapes, forward is "
+    "corr2d + bias and gradients reach both ({n} cases).",
+    "confirm.kernel-grad": "dL/dK is right on {n} cases.",
+    "confirm.horizontal-kernel": "responds to horizontal edges, not to flat areas or vertical "
+    "edges ({n} images).",
+    "confirm.directional-kernel": "zero across v and constant along v for {n} directions.",
+    "confirm.second-derivative": "the smallest kernel for ∂²/∂x² along the width ({n} images).",
+    "confirm.blur-kernel": "non-negative, sums to 1 and spreads its weight ({n} sizes).",
+    "confirm.min-kernel-size": "right for {n} derivative orders.",
+    "confirm.train-loop": "the losses and the final kernel follow gradient descent exactly "
+    "({n} cases).",
+    "confirm.recover-kernel": "the kernel was recovered within 5% ({n} case(s)).",
+    "confirm.corr2d-speed-pass": "correct and fast enough.",
+    "confirm.corr2d-speed-full": "correct and close to F.conv2d.",
+    # case descriptions
+    "detail.case": "On {label}:",
+    "detail.hidden_case": "On a hidden case: {label} ({inputs}).  Hidden cases are random and "
+    "differ between students; their values are not shown.",
+    "detail.case_call": "On {label}: {call}",
+    "detail.case_poly": "On {label}: X = {c} + {b}·{x} + {a}·{x}² ({x} the {x}-index of the pixel)",
+    "detail.expected_got_inline": "expected {expected}, got {got}",
+    "detail.shapes": "expected shape {expected}, got shape {got}",
+    "detail.where": "  at line {line}: {code}",
+    # calls and returned objects
+    "detail.not_defined": "Not defined: {names}.",
+    "detail.probe_error": "Checking your object failed with {type}: {message}",
+    "detail.internal_error": "{type}: {message}",
+    "detail.timeout": "{symbol} did not return within {limit} s.",
+    "detail.raised": "{symbol} raised {type}: {message}",
+    "detail.not_implemented": "{symbol} still raises NotImplementedError.",
+    "detail.still_none": "{symbol} is still None, the placeholder of the exercise.",
+    "detail.window_error": "The error comes from mismatched sizes: probably a loop runs one "
+    "step too far, so a window is cut off at the border of the image.",
+    "detail.not_callable": "Expected {want} named {symbol}, got a {type}: {value}.  Pass the "
+    "function itself (check_xxx({symbol})), not the result of calling it.",
+    "detail.returned_none": "{symbol} returned None.",
+    "detail.not_a_tensor": "{symbol} returned a {type}, not a torch tensor (and its values are "
+    "not the expected ones either).",
+    "detail.not_a_tensor_right": "{symbol} returned a {type} with the right values, but not a "
+    "torch tensor.",
+    "detail.wrong_type": "{symbol} returned a {type} ({value}); expected {want}.",
+    "detail.value_type": "{symbol} is a {type} ({value}); expected a 2-D torch tensor.",
+    "detail.unreadable": "{symbol} returned a {type} whose values cannot be read.",
+    "detail.wrong_device": "{symbol} returned a tensor on device '{device}', the inputs were on "
+    "'cpu'.",
+    "detail.library_conv": "{symbol} called {names}.",
+    "detail.modified_input": "{symbol} changed its input(s): {names}.",
+    "detail.autograd_causes": "Seen in your code: {names}.",
+    # shapes
+    "detail.extra_dims": "The result has shape {got}: the right values with extra dimensions "
+    "of size 1; expected {want}.",
+    "detail.shape_minus": "Your output has shape {got}, one row or column too few; expected "
+    "{want} = (n_h − k_h + 1, n_w − k_w + 1).",
+    "detail.shape_plus": "Your output has shape {got}, one row or column too many; expected "
+    "{want} = (n_h − k_h + 1, n_w − k_w + 1).",
+    "detail.shape_swapped": "Your output has shape {got}: height and width are swapped; expected "
+    "{want}.",
+    "detail.shape_square": "Your output has shape {got}, as if the input or kernel were square; "
+    "expected {want}.",
+    "detail.shape_padded": "Your output has shape {got}, a padded size; expected {want}.",
+    "detail.shape_hardcoded": "Your output has shape {got}, the size of the lesson's example, "
+    "whatever the input; expected {want}.",
+    "detail.shape_other": "Shape {got}; expected {want}.",
+    # values
+    "detail.flipped_both": "Your result equals the true convolution: the kernel flipped upside "
+    "down and left to right.",
+    "detail.flipped_rows": "Your result equals the cross-correlation with the kernel flipped "
+    "upside down.",
+    "detail.flipped_cols": "Your result equals the cross-correlation with the kernel flipped "
+    "left to right.",
+    "detail.not_flipped": "Your result equals the cross-correlation with the kernel as it is.",
+    "detail.flip_one_rows": "Your result equals the kernel flipped upside down only.",
+    "detail.flip_one_cols": "Your result equals the kernel flipped left to right only.",
+    "detail.transposed_kernel": "Your result equals the cross-correlation with K transposed (K.T).",
+    "detail.values_transposed": "Your result is the expected one transposed: rows and columns "
+    "were exchanged.",
+    "detail.int_truncation": "Your result has dtype {dtype} and equals the expected values with "
+    "their fractions cut off.",
+    "detail.last_zero": "Your result is right except that its last row or column was never "
+    "filled: the loop stops one position early.",
+    "detail.lesson_output": "Your result is the lesson's answer [[19, 25], [37, 43]], whatever "
+    "the input.",
+    "detail.wrong_values": "The shape is right but values differ.",
+    "detail.backward_error": "Backpropagating through your result failed with {type}: {message}",
+    "detail.no_grad_fn": "{symbol} returned a tensor that is not connected to K (no grad_fn), so "
+    "K.grad stays None after backward().",
+    "detail.wrong_gradient": "The gradient that reached K through {symbol} is wrong:",
+    # lesson 01
+    "detail.count_bias": "Your count includes one bias per hidden unit (or per window).",
+    "detail.count_added": "Your count adds the input and hidden sizes instead of multiplying them.",
+    "detail.count_inputs_only": "Your count is the number of input pixels: that is the weights "
+    "of one hidden unit only.",
+    "detail.count_hidden_only": "Your count is the number of hidden units: one weight per unit, "
+    "but each unit has one weight per input pixel.",
+    "detail.count_squared": "Your count squares the input size; the hidden layer has its own "
+    "size m_h × m_w.",
+    "detail.window_2delta": "Your count is (2Δ)²: the centre was left out.",
+    "detail.window_delta": "Your count is Δ²: the window reaches Δ on both sides.",
+    "detail.window_delta_plus_one": "Your count is (Δ + 1)²: the window reaches Δ on both sides.",
+    "detail.window_not_squared": "Your count is 2Δ + 1: that is one side of the 2-D window.",
+    "detail.weight_shape": "W has shape {shape} (values not shown).",
+    "detail.summed_hidden": "Your result has the input's shape: the sum ran over the hidden "
+    "indices i, j instead of the input indices k, l.",
+    "detail.bias_ignored": "Your result equals the weighted sum without U.",
+    "detail.index_order_hidden": "Your result uses W[k, l, i, j]: hidden and input indices are "
+    "exchanged.",
+    "detail.index_order_input": "Your result uses W[i, j, l, k]: the input's row and column "
+    "indices are exchanged.",
+    "detail.dense_values": "Compare H[0, 0] with U[0, 0] + Σ_k Σ_l W[0, 0, k, l] · X[k, l].",
+    "detail.weight_all_units": "You kept a hidden unit for every input pixel, including those "
+    "whose window leaves the image; only units with the whole window inside are kept "
+    "(m = n − 2Δ).",
+    "detail.weight_axes": "The hidden-unit axes and the input axes are exchanged: W must be "
+    "(m_h, m_w, n_h, n_w).",
+    "detail.weight_units_off": "The number of hidden units is off by one: there are n − 2Δ "
+    "positions whose window lies inside the image.",
+    "detail.weight_unit": "The weights of hidden unit ({i}, {j}), W[{i}, {j}] over the input:",
+    "detail.index_minus": "Your weights equal those of the flipped kernel: the input pixel was "
+    "taken at k = i − a instead of k = i + a.",
+    "detail.weight_values": "Unit (i, j) is centred on input pixel (i + Δ, j + Δ) and gives "
+    "weight V[a + Δ, b + Δ] to the pixel at offset (a, b); all other weights are 0.",
+    # kernel matrix
+    "detail.matrix_transposed": "Your M has shape (n_h·n_w, o_h·o_w), the transpose of the "
+    "expected (o_h·o_w, n_h·n_w).",
+    "detail.matrix_4d": "Your M is 4-D; flatten it to (o_h·o_w, n_h·n_w).",
+    "detail.matrix_rows": "Your M has {rows} rows; there is one per output pixel: {want}.",
+    "detail.flatten_columns": "The columns follow the input pixels in column-major order "
+    "(l·n_h + k).",
+    "detail.flatten_rows": "The rows follow the output pixels in column-major order (j·o_h + i).",
+    "detail.flatten_both": "Rows and columns both follow column-major order.",
+    "detail.matrix_values": "Row i·o_w + j of M must hold K[a, b] in the column of input pixel "
+    "(i + a, j + b) and 0 elsewhere.",
+    # lesson 03
+    "detail.layer_init": "Conv2D(kernel_size={kernel_size})",
+    "detail.not_module": "Calling Conv2D(kernel_size) gave a {type}, not an nn.Module.",
+    "detail.no_weight": "The layer has no tensor attribute `weight`.  Its parameters: "
+    "{parameters}.",
+    "detail.no_bias_attribute": "The layer has no tensor attribute `bias`.  Its parameters: "
+    "{parameters}.",
+    "detail.not_registered": "self.{name} is a plain tensor, not in layer.parameters() "
+    "(found: {parameters}).",
+    "detail.param_shape": "self.{name} has shape {got}; expected {want}.",
+    "detail.forward_no_bias": "The output equals corr2d(X, weight) without the bias.",
+    "detail.no_requires_grad": "self.{name} does not require grad, so it gets no gradient.",
+    "detail.no_param_grad": "After backward(), self.{name}.grad is still None.",
+    "detail.wrong_param_grad": "The gradient of self.{name} is wrong:",
+    "detail.used_autograd": "Your kernel_grad called {names}.",
+    # lesson 04
+    "detail.kernel_1d": "{symbol} has shape {shape}: a 1-D tensor.",
+    "detail.kernel_not_2d": "{symbol} has shape {shape}; a kernel is 2-D.",
+    "detail.kernel_too_big": "{symbol} has shape {shape}, larger than the {image} image.",
+    "detail.flat_response": "The entries of the kernel sum to {total}, so every flat window "
+    "gives a nonzero response.",
+    "detail.misses_horizontal": "Some horizontal edge gets no response at all.",
+    "detail.responds_vertical": "This image has only vertical edges, yet the response is nonzero.",
+    "detail.blind_ramps": "The response is 0 on both ramps: the kernel does not see any "
+    "change of intensity.",
+    "detail.across_v": "The response is 0 along v but nonzero across it: the kernel detects "
+    "changes perpendicular to v (edges that run along v).",
+    "detail.v_swapped": "The kernel behaves as if v were (v2, v1): v1 is the change along the "
+    "height (rows, i), v2 along the width (columns, j).",
+    "detail.across_nonzero": "The response across v must be 0 everywhere.",
+    "detail.want_constant": "Expected the constant response {value} everywhere.",
+    "detail.not_smallest": "Your kernel has shape {shape}; the smallest one is 1×3.",
+    "detail.first_derivative": "The kernel responds to a linear ramp along the width, whose "
+    "second derivative is 0.",
+    "detail.second_along_height": "The kernel takes the second derivative along the height "
+    "(rows) instead of the width (columns).",
+    "detail.second_mixed": "The kernel also responds to changes along the height.",
+    "detail.second_scale": "On x² your kernel gives {value} instead of 2.",
+    "detail.kernel_sum": "The entries sum to {total}.",
+    # lesson 05
+    "detail.losses_type": "The losses are a {type}; expected a list of floats (use loss.item()).",
+    "detail.epoch_count": "{got} losses for num_epochs = {want}.",
+    "detail.loss_after_step": "Your losses are the losses after each step; record the loss "
+    "before the update.",
+    "detail.final_kernel": "The losses are right but the returned kernel is not the trained one.",
+    "detail.recover_error": "The largest difference is {error}; accepted up to {tol}.",
+    # speed
+    "detail.loop_extrapolated": "the lesson's loop corr2d (timed on {rows} of {total} output "
+    "rows and scaled up)",
+    "detail.speed_pass": "At {n}×{n} with a 3×3 kernel your corr2d_fast takes {student}, "
+    "{how} {baseline}: yours is {ratio}× faster (needed ≥ {need}×).",
+    "detail.speed_full": "At {n}×{n} with a 3×3 kernel your corr2d_fast takes {student}, "
+    "F.conv2d {baseline}: yours takes {ratio}× its time (needed ≤ {need}×).",
+    "detail.speed_timeout": "Timing did not finish within {limit} s at {n}×{n}.",
+}
+
+CATALOGUES: dict[str, Catalogue] = {
+    "en": Catalogue(SECTIONS_EN, MISCONCEPTIONS_EN, TEXT_EN),
+}
+
+#: Every misconception id a Verdict may name.
+MISCONCEPTION_KEYS = frozenset(MISCONCEPTIONS_EN)
+
+_language = "en"
+
+
+def set_language(code: str) -> None:
+    """Show messages in language ``code`` (one of ``CATALOGUES``)."""
+    global _language
+    if code not in CATALOGUES:
+        raise ValueError(f"no catalogue for language {code!r}; available: {sorted(CATALOGUES)}")
+    _language = code
+
+
+def language() -> str:
+    return _language
+
+
+def _catalogue() -> Catalogue:
+    return CATALOGUES[_language]
+
+
+def t(key: str, /, **params) -> str:
+    """The text ``key`` of the current language, filled with ``params``."""
+    template = _catalogue().text.get(key)
+    if template is None:
+        template = CATALOGUES["en"].text[key]
+    return template.format(**params)
+
+
+def misconception(key: str) -> Misconception:
+    found = _catalogue().misconceptions.get(key)
+    return found if found is not None else CATALOGUES["en"].misconceptions[key]
+
+
+def section(key: str | None) -> str:
+    if key is None:
+        return ""
+    return _catalogue().sections.get(key, CATALOGUES["en"].sections.get(key, key))
+
+
+def compose(key: str, detail: str, exercise_section: str | None = None) -> str:
+    """The full message of a misconception: title, case detail, why, and a hint."""
+    m = misconception(key)
+    lines = [t("verdict.title", title=m.title, key=key)]
+    if detail:
+        lines += ["", detail.rstrip()]
+    lines += ["", t("verdict.why", text=m.explanation)]
+    where = section(m.section or exercise_section)
+    lines.append(t("verdict.hint", text=m.hint, section=where or "—"))
+    return "\n".join(lines)
