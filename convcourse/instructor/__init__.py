@@ -1,0 +1,1 @@
+"""Instructor tooling for convcourse: release, grading and reports (never imported by students)."""

@@ -1,0 +1,154 @@
+"""What the course must contain, shared by the course tests.
+
+The exercise ids, the names students define and the check functions are fixed by the exercise
+contract (EXERCISES.md); the points are the lessons' own choice and are asserted here so that a
+change to them is deliberate.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[2]
+SOLUTIONS = ROOT / "solutions"
+NOTEBOOKS = ROOT / "notebooks"
+INDEX = "00_index.ipynb"
+
+# lesson -> {autograded test cell grade id: points}, in notebook order.
+TEST_CELLS = {
+    "01_dense_to_conv": {"test-param-counts": 1, "test-dense-layer": 2, "test-dense-weight": 3},
+    "02_cross_correlation": {
+        "test-output-shape": 1,
+        "test-corr2d": 2,
+        "test-convolve2d": 2,
+        "test-corr2d-fast": 2,
+        "test-corr2d-fast-pass": 1,
+        "test-corr2d-fast-full": 1,
+        "test-corr2d-matmul": 3,
+    },
+    "03_conv_layer": {"test-conv2d-layer": 2, "test-kernel-grad": 3},
+    "04_kernels_as_detectors": {
+        "test-horizontal-kernel": 1,
+        "test-second-derivative": 1,
+        "test-min-kernel-size": 1,
+        "test-blur-kernel": 2,
+        "test-directional-kernel": 3,
+    },
+    "05_learning_a_kernel": {"test-train-loop": 3, "test-recover-kernel": 3},
+}
+# lesson -> {manually graded free-response cell grade id: points}.
+FREE_RESPONSE = {
+    "01_dense_to_conv": {"fr-translation-invariance": 2, "fr-boundary": 2},
+    "02_cross_correlation": {"fr-flip": 2},
+    "03_conv_layer": {"fr-autograd-loop": 2},
+    "04_kernels_as_detectors": {"fr-gallery": 2},
+    "05_learning_a_kernel": {"fr-diverging-lr": 2},
+}
+# lesson -> {exercise id: (names the student defines, check functions its test cells call)}.
+EXERCISES = {
+    "01_dense_to_conv": {
+        "param-counts": (("dense_param_count", "local_param_count"), ("check_param_counts",)),
+        "dense-layer": (("dense_layer",), ("check_dense_layer",)),
+        "dense-weight": (("dense_weight_from_kernel",), ("check_dense_weight",)),
+    },
+    "02_cross_correlation": {
+        "output-shape": (("output_shape",), ("check_output_shape",)),
+        "corr2d": (("corr2d",), ("check_corr2d",)),
+        "convolve2d": (("convolve2d",), ("check_convolve2d",)),
+        "corr2d-fast": (("corr2d_fast",), ("check_corr2d_fast", "check_corr2d_speed")),
+        "corr2d-matmul": (("kernel_matrix",), ("check_kernel_matrix",)),
+    },
+    "03_conv_layer": {
+        "conv2d-layer": (("Conv2D",), ("check_conv2d_layer",)),
+        "kernel-grad": (("kernel_grad",), ("check_kernel_grad",)),
+    },
+    "04_kernels_as_detectors": {
+        "horizontal-kernel": (("K_horizontal",), ("check_horizontal_edge_kernel",)),
+        "second-derivative": (("second_derivative_kernel",), ("check_second_derivative_kernel",)),
+        "min-kernel-size": (("min_kernel_size",), ("check_min_kernel_size",)),
+        "blur-kernel": (("blur_kernel",), ("check_blur_kernel",)),
+        "directional-kernel": (("directional_edge_kernel",), ("check_directional_edge_kernel",)),
+    },
+    "05_learning_a_kernel": {
+        "train-loop": (("train_kernel",), ("check_train_kernel",)),
+        "recover-kernel": (("recover_kernel",), ("check_recover_kernel",)),
+    },
+}
+LESSONS = list(TEST_CELLS)
+
+# Markers of instructor-only regions (nbgrader's defaults).
+REGION_MARKERS = (
+    "BEGIN SOLUTION",
+    "END SOLUTION",
+    "BEGIN HIDDEN TESTS",
+    "END HIDDEN TESTS",
+    "BEGIN MARK SCHEME",
+    "END MARK SCHEME",
+)
+
+
+def source_path(lesson: str) -> Path:
+    return SOLUTIONS / lesson / f"{lesson}.ipynb"
+
+
+def release_path(lesson: str) -> Path:
+    return NOTEBOOKS / lesson / f"{lesson}.ipynb"
+
+
+def read(path: Path):
+    return nbformat.read(path, as_version=4)
+
+
+def nbgrader(cell) -> dict:
+    return cell.metadata.get("nbgrader", {})
+
+
+def graded_cells(nb, kind: str) -> list:
+    """Cells of one kind: "solution" (code answers), "test" (autograded), "free" (by hand)."""
+    out = []
+    for cell in nb.cells:
+        meta = nbgrader(cell)
+        if kind == "solution" and meta.get("solution") and cell.cell_type == "code":
+            out.append(cell)
+        elif kind == "test" and meta.get("grade") and not meta.get("solution"):
+            out.append(cell)
+        elif kind == "free" and meta.get("grade") and meta.get("solution"):
+            out.append(cell)
+    return out
+
+
+def region(source: str, begin: str, end: str) -> list[str]:
+    """The lines strictly inside ``### BEGIN ...`` / ``### END ...`` regions of ``source``."""
+    lines, inside = [], False
+    for line in source.splitlines():
+        if begin in line:
+            inside = True
+        elif end in line:
+            inside = False
+        elif inside:
+            lines.append(line)
+    return lines
+
+
+def defined_names(source: str) -> set[str]:
+    """Top-level names a code cell defines (functions, classes, plain assignments)."""
+    pattern = r"^(?:def|class)\s+([A-Za-z_]\w*)|^([A-Za-z_]\w*)\s*="
+    return {a or b for a, b in re.findall(pattern, source, flags=re.MULTILINE)}
+
+
+def tool_env() -> dict[str, str]:
+    """Environment for nbgrader and nbval subprocesses.
+
+    This Python's script folder goes first on PATH (nbgrader runs the ``alembic`` command), and
+    figures are drawn headless.
+    """
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env.setdefault("CONVCOURSE_STATIC", "1")
+    env.pop("CONVCOURSE_STUDENT_ID", None)
+    return env

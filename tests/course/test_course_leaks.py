@@ -1,0 +1,90 @@
+"""Nothing a student receives contains solutions, hidden tests or rubrics.
+
+The student release (``notebooks/``) is read as raw text, so nothing can hide in metadata either.
+(Feedback files are checked by the nbgrader round trip, test_course_roundtrip.py.)
+"""
+
+from __future__ import annotations
+
+import pytest
+from course_facts import (
+    INDEX,
+    LESSONS,
+    NOTEBOOKS,
+    REGION_MARKERS,
+    SOLUTIONS,
+    graded_cells,
+    nbgrader,
+    read,
+    region,
+    release_path,
+    source_path,
+)
+
+
+def secret_lines(lesson: str) -> set[str]:
+    """Distinctive lines of the instructor notebook's solutions, hidden tests and rubrics.
+
+    A line counts when it is long enough to be distinctive and appears nowhere in the
+    instructor notebook outside those regions (so it cannot be legitimate lesson text).
+    """
+    nb = read(source_path(lesson))
+    secret, public = set(), set()
+    for cell in nb.cells:
+        lines = [ln.strip() for ln in cell.source.splitlines()]
+        if cell in graded_cells(nb, "free"):
+            secret.update(lines)
+            continue
+        hidden = {ln.strip() for ln in region(cell.source, "BEGIN SOLUTION", "END SOLUTION")}
+        hidden |= {ln.strip() for ln in region(cell.source, "BEGIN HIDDEN", "END HIDDEN")}
+        secret |= hidden
+        public.update(ln for ln in lines if ln not in hidden)
+    return {ln for ln in secret - public if len(ln) >= 12 and not ln.startswith("#")}
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_release_has_no_region_markers_hidden_tests_or_rubrics(lesson):
+    text = release_path(lesson).read_text(encoding="utf-8")
+    for marker in REGION_MARKERS:
+        assert marker not in text
+    for secret in ("hidden=True", "student_seed()", "Model answer", "Rubric"):
+        assert secret not in text
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_release_contains_no_line_of_any_solution_or_rubric(lesson):
+    text = release_path(lesson).read_text(encoding="utf-8")
+    released = read(release_path(lesson))
+    sources = "\n".join(c.source for c in released.cells)
+    secrets = secret_lines(lesson)
+    assert len(secrets) >= 10, "the leak check must have something to look for"
+    leaked = sorted(s for s in secrets if s in sources or s in text)
+    assert not leaked
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_released_answer_cells_are_stubs(lesson):
+    released = read(release_path(lesson))
+    for cell in graded_cells(released, "solution"):
+        assert "raise NotImplementedError()" in cell.source
+    for cell in graded_cells(released, "free"):
+        assert cell.source.strip() == "YOUR ANSWER HERE"
+    # nbgrader's own bookkeeping: locked test cells, checksums to detect tampering.
+    for cell in graded_cells(released, "test"):
+        assert nbgrader(cell)["locked"] and nbgrader(cell).get("checksum")
+        assert cell.metadata.get("editable") is False
+
+
+def test_every_released_notebook_comes_from_a_source():
+    released = sorted(
+        p.relative_to(NOTEBOOKS)
+        for p in NOTEBOOKS.rglob("*.ipynb")
+        if ".ipynb_checkpoints" not in p.parts
+    )
+    sources = sorted(
+        p.relative_to(SOLUTIONS)
+        for p in SOLUTIONS.rglob("*.ipynb")
+        if ".ipynb_checkpoints" not in p.parts
+    )
+    assert released == sources
+    assert (NOTEBOOKS / INDEX).is_file()
