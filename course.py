@@ -122,17 +122,36 @@ def setup(in_place: bool = False) -> Path:
     return python
 
 
+def lab_command(python: Path, extra: list[str], root: Path = ROOT):
+    """The command and environment that open the course at ``root`` in JupyterLab.
+
+    Run them from ``root``.  The browser test (tests/browser) starts JupyterLab with them too.
+    """
+    cmd = [str(python), "-m", "jupyterlab", f"--ServerApp.root_dir={root}", *extra]
+    if not any(arg.endswith(".ipynb") for arg in extra):
+        cmd.append("notebooks/00_index.ipynb")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # containers often run as root; JupyterLab refuses otherwise
+    env = dict(os.environ)
+    # nbgrader runs its own tools (alembic) by name: put the environment's scripts on PATH.
+    env["PATH"] = os.pathsep.join(filter(None, [str(python.parent), env.get("PATH")]))
+    # The course's Jupyter settings for students (jupyter/README.md) come before the user's own.
+    env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(
+        filter(None, [str(root / "jupyter"), env.get("JUPYTER_CONFIG_PATH")])
+    )
+    return cmd, env
+
+
 def lab(python: Path, extra: list[str]) -> int:
     headless = sys.platform.startswith("linux") and not (
         os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
     )
-    cmd = [str(python), "-m", "jupyterlab", f"--ServerApp.root_dir={ROOT}"]
     if headless:
         say("no display found: open the URL printed below in your browser")
-        cmd.append("--no-browser")
-    cmd += extra or ["notebooks/00_index.ipynb"]
+        extra = [*extra, "--no-browser"]
+    cmd, env = lab_command(python, extra)
     os.chdir(ROOT)
-    return subprocess.call(cmd)
+    return subprocess.call(cmd, env=env)
 
 
 def test(python: Path, extra: list[str]) -> int:

@@ -35,27 +35,45 @@ def _fmt(v: float) -> str:
     return f"{v:.0f}" if float(v).is_integer() else f"{v:.2g}"
 
 
-def show_matrix(ax, M, title: str = "", annotate: bool | None = None, signed: bool | None = None):
-    """Draw matrix ``M`` on ``ax`` with its values written in the cells when it is small."""
+def _text_colour(rgba) -> str:
+    """Black or white, whichever contrasts more with a cell of colour ``rgba`` (WCAG luminance)."""
+    r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgba[:3])
+    return "black" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.179 else "white"
+
+
+def show_matrix(
+    ax,
+    M,
+    title: str = "",
+    annotate: bool | None = None,
+    signed: bool | None = None,
+    vmin: float | None = None,
+    vmax: float | None = None,
+):
+    """Draw matrix ``M`` on ``ax`` with its values written in the cells when it is small.
+
+    ``vmin``/``vmax`` fix the colour range of an unsigned matrix (0 and 1 for a mask), so that a
+    constant matrix still gets the colour of its value.
+    """
     M = torch.as_tensor(M).detach().cpu().to(torch.float32)
     if signed is None:
         signed = bool((M < 0).any())
     if signed:
         bound = float(M.abs().max()) or 1.0
+        if M.numel() > 100:  # an image: a few extreme pixels would wash out all the others
+            bound = float(M.abs().flatten().quantile(0.99)) or bound
         im = ax.imshow(M.numpy(), cmap=SIGNED_CMAP, vmin=-bound, vmax=bound)
     else:
-        im = ax.imshow(M.numpy(), cmap=INTENSITY_CMAP)
+        im = ax.imshow(M.numpy(), cmap=INTENSITY_CMAP, vmin=vmin, vmax=vmax)
     if annotate is None:
         annotate = M.numel() <= 100
     if annotate:
-        lo, hi = float(M.min()), float(M.max())
-        mid = (lo + hi) / 2
         for (r, c), v in zip(
             torch.cartesian_prod(torch.arange(M.shape[0]), torch.arange(M.shape[1])).tolist(),
             M.flatten().tolist(),
             strict=True,
         ):
-            dark = (abs(v) < abs(mid) / 2) if signed else v < mid
+            # The text colour follows the cell's colour, so every number keeps its contrast.
             ax.text(
                 c,
                 r,
@@ -63,12 +81,17 @@ def show_matrix(ax, M, title: str = "", annotate: bool | None = None, signed: bo
                 ha="center",
                 va="center",
                 fontsize=9,
-                color="white" if dark and not signed else "black",
+                color=_text_colour(im.cmap(im.norm(v))),
             )
     ax.set_title(title)
     ax.set_xticks(range(M.shape[1]) if M.shape[1] <= 16 else [])
     ax.set_yticks(range(M.shape[0]) if M.shape[0] <= 16 else [])
     return im
+
+
+def _factor(v: float) -> str:
+    """A factor of a product, in brackets when negative: ``2·(-1)`` rather than ``2·-1``."""
+    return f"({_fmt(v)})" if v < 0 else _fmt(v)
 
 
 def _box(ax, row: int, col: int, h: int, w: int, **kw):
@@ -98,7 +121,7 @@ def plot_sliding_window(X, K, i: int, j: int):
     _box(axes[2], i, j, 1, 1)
     window = X[i : i + h, j : j + w].to(torch.float32)
     terms = " + ".join(
-        f"{_fmt(a)}·{_fmt(b)}"
+        f"{_factor(a)}·{_factor(b)}"
         for a, b in zip(window.flatten().tolist(), K.flatten().tolist(), strict=True)
     )
     if len(terms) > 70:
@@ -128,13 +151,20 @@ def plot_weight_pattern(input_shape=(7, 7), delta: int = 1, unit=None):
         torch.ones(input_shape),
         f"dense: unit {unit} uses all {n_h * n_w} pixels",
         annotate=False,
+        vmin=0,
+        vmax=1,
     )
     show_matrix(
         axes[1],
         mask[ui, uj].to(torch.float32),
         f"local (Δ={delta}): {(2 * delta + 1) ** 2} pixels",
         annotate=False,
+        vmin=0,
+        vmax=1,
     )
+    for ax in axes[:2]:
+        ax.set_xlabel("input column l")
+        ax.set_ylabel("input row k")
     _box(axes[1], ui, uj, 2 * delta + 1, 2 * delta + 1)
     axes[1].plot(uj + delta, ui + delta, marker="x", color=HIGHLIGHT, ms=10, mew=3)
     axes[2].imshow(
@@ -142,11 +172,20 @@ def plot_weight_pattern(input_shape=(7, 7), delta: int = 1, unit=None):
         cmap=INTENSITY_CMAP,
         aspect="auto",
         interpolation="nearest",
+        vmin=0,
+        vmax=1,
     )
     axes[2].set_title(f"all weights: {int(mask.sum())} of {mask.numel()} used")
     axes[2].set_xlabel("input pixel k·n_w + l")
     axes[2].set_ylabel("hidden unit i·m_w + j")
-    fig.tight_layout()
+    # Say in words what the two colours mean, so that the figure does not rely on colour alone.
+    from matplotlib.patches import Patch
+
+    cmap = plt.get_cmap(INTENSITY_CMAP)
+    used = Patch(facecolor=cmap(1.0), edgecolor="black", label="weight used")
+    unused = Patch(facecolor=cmap(0.0), edgecolor="black", label="weight fixed at 0")
+    fig.legend(handles=[used, unused], loc="lower center", ncol=2, frameon=False)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     return fig
 
 
@@ -156,9 +195,13 @@ def plot_kernel_effect(X, K, title: str = ""):
     Y = corr2d_fast(X, K)
     plt = _plt()
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.6), gridspec_kw={"width_ratios": [3, 1.2, 3]})
-    show_matrix(axes[0], X, "input X")
+    im_x = show_matrix(axes[0], X, "input X")
     show_matrix(axes[1], K, "kernel K")
-    show_matrix(axes[2], Y, f"output Y = corr2d(X, K), {tuple(Y.shape)}")
+    im_y = show_matrix(axes[2], Y, f"output Y = corr2d(X, K), {tuple(Y.shape)}")
+    # Photographs read best in grey, as in plot_kernel_gallery; small matrices keep their colours.
+    for im, M in ((im_x, X), (im_y, Y)):
+        if M.numel() > 100 and not bool((M < 0).any()):
+            im.set_cmap("gray")
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -176,18 +219,21 @@ def plot_kernel_gallery(X, kernels: dict, ncols: int = 3):
     axes[0].imshow(X.numpy(), cmap="gray")
     axes[0].set_title("original")
     for ax, (name, K) in zip(axes[1:], kernels.items(), strict=False):
-        Y = corr2d_fast(X, torch.as_tensor(K, dtype=torch.float32))
-        signed = bool((torch.as_tensor(K) < 0).any()) and float(Y.sum()) < 0.5 * Y.numel()
-        if signed:
+        K = torch.as_tensor(K, dtype=torch.float32)
+        Y = corr2d_fast(X, K)
+        # A kernel whose entries sum to 0 (edges, Laplacian) maps flat regions to 0, so its output
+        # is signed; the others (blur, sharpen, identity) keep the brightness: show them as photos.
+        if abs(float(K.sum())) < 1e-6:
             bound = float(Y.abs().quantile(0.99)) or 1.0
             ax.imshow(Y.detach().numpy(), cmap=SIGNED_CMAP, vmin=-bound, vmax=bound)
         else:
-            ax.imshow(Y.detach().numpy(), cmap="gray")
+            ax.imshow(Y.detach().numpy(), cmap="gray", vmin=0, vmax=1)
         ax.set_title(f"{name} {tuple(torch.as_tensor(K).shape)}")
     for ax in axes:
         ax.set_xticks([])
         ax.set_yticks([])
     for ax in axes[n:]:
         ax.set_visible(False)
+    fig.suptitle("edge kernels (entries sum to 0): orange < 0, white = 0, purple > 0; others: grey")
     fig.tight_layout()
     return fig

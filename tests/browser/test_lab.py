@@ -1,0 +1,277 @@
+"""A student's first minutes, in a real browser: JupyterLab as ``course.py lab`` starts it.
+
+Every student notebook is opened and run cell by cell to the end (JupyterLab's Run All stops at
+the first error, and unanswered exercises raise one); the only errors may be those of unanswered
+exercises, every figure must render, the interactive explorers must answer their controls.  A
+solved notebook must pass nbgrader's Validate button, and the Assignment List must show the
+lessons.  See conftest.py for the set-up and the artifacts saved on failure.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
+
+KERNEL_DISPLAY_NAME = "Python 3 (convcourse)"
+STUDENT_NOTEBOOKS = sorted(
+    str(p.relative_to(REPO))
+    for p in (REPO / "notebooks").glob("**/*.ipynb")
+    if ".ipynb_checkpoints" not in p.parts
+)
+SOLVED_LESSON = "01_dense_to_conv"  # Validate runs the whole notebook on the server: one is enough
+LESSONS = sorted(p.name for p in (REPO / "notebooks").iterdir() if p.is_dir())
+RUN_TIMEOUT_MS = 180_000
+
+# Visible prompt of a code cell: "[ ]:" never run, "[*]:" queued or running, "[12]:" done.
+CELL_STATES = """() => Array.from(document.querySelectorAll(
+    '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-CodeCell')).map(cell => ({
+        prompt: (cell.querySelector('.jp-InputArea-prompt')?.innerText || '').trim(),
+        empty: (cell.querySelector('.cm-content')?.innerText || '').trim() === '',
+    }))"""
+
+IDLE = """() => {
+    const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+    if (!panel) return false;
+    const prompts = Array.from(panel.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt'));
+    const status = Array.from(document.querySelectorAll('.jp-Notebook-ExecutionIndicator'))
+        .find(el => el.offsetParent !== null);
+    return prompts.every(p => !p.innerText.includes('*'))
+        && (!status || status.getAttribute('data-status') === 'idle');
+}"""
+
+
+def _open_notebook(page, lab, path: str):
+    page.goto(lab.page_url(path))
+    panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+    panel.locator(".jp-Cell").first.wait_for(timeout=60_000)
+    # The kernel named in the notebook starts by itself: no dialog asks which one to use.
+    kernel_name = (
+        f".jp-NotebookPanel:not(.lm-mod-hidden) .jp-KernelName:has-text('{KERNEL_DISPLAY_NAME}')"
+    )
+    page.wait_for_selector(f"{kernel_name}, .jp-Dialog", timeout=60_000)
+    assert page.locator(".jp-Dialog").count() == 0, page.locator(".jp-Dialog").inner_text()
+    page.wait_for_selector(kernel_name, timeout=60_000)
+    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").filter(
+        visible=True
+    ).wait_for(timeout=60_000)
+    assert page.locator(".jp-Dialog").count() == 0, page.locator(".jp-Dialog").inner_text()
+    return panel
+
+
+def _menu(page, menu: str, command: str):
+    page.get_by_role("menuitem", name=menu, exact=True).click()
+    page.locator(f"li.lm-Menu-item[data-command='{command}']").click()
+
+
+def _wait_idle(page, stable_s: float = 0.5):
+    """Wait until no cell is queued or running and the kernel is idle, for ``stable_s`` seconds."""
+    deadline = time.monotonic() + RUN_TIMEOUT_MS / 1000
+    calm_since = None
+    while time.monotonic() < deadline:
+        if page.evaluate(IDLE):
+            calm_since = calm_since or time.monotonic()
+            if time.monotonic() - calm_since >= stable_s:
+                return
+        else:
+            calm_since = None
+        page.wait_for_timeout(200)
+    raise AssertionError("the notebook was still running after the time limit")
+
+
+def _run_every_cell(page, panel) -> int:
+    """Run all cells like a student: Run All, and after each error, run the rest from the next
+    cell.  Returns how many times execution stopped at an error."""
+    _menu(page, "Run", "runmenu:run-all")
+    page.wait_for_timeout(300)  # the run has queued its cells
+    _wait_idle(page)
+    cells = panel.locator(".jp-Notebook .jp-CodeCell")
+    stops = 0
+    for _ in range(cells.count()):
+        states = page.evaluate(CELL_STATES)
+        pending = [i for i, s in enumerate(states) if s["prompt"] == "[ ]:" and not s["empty"]]
+        if not pending:
+            return stops
+        stops += 1
+        cell = cells.nth(pending[0])
+        cell.scroll_into_view_if_needed()
+        cell.locator(".jp-InputPrompt").click()  # selects the cell without editing it
+        _menu(page, "Run", "notebook:run-all-below")
+        page.wait_for_timeout(300)  # the run has queued its cells
+        _wait_idle(page)
+    raise AssertionError(f"cells never ran: {page.evaluate(CELL_STATES)}")
+
+
+def _save(page, lab, path: str):
+    _menu(page, "File", "docmanager:save")
+    page.wait_for_selector(".jp-mod-current.jp-mod-dirty", state="detached", timeout=30_000)
+    return nbformat.read(lab.root / path, as_version=4)
+
+
+def _is_expected_error(output) -> bool:
+    """An unanswered exercise: the answer cell raises NotImplementedError, and the check under it
+    reports that the answer is not written yet."""
+    if output.ename == "NotImplementedError":
+        return True
+    return output.ename == "CheckFailed" and "[not_implemented]" in output.evalue
+
+
+def _rendered_images(page) -> list[dict]:
+    return page.evaluate(
+        """() => Array.from(document.querySelectorAll(
+            '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output img')).map(img => ({
+                ok: img.complete && img.naturalWidth > 0, alt: img.alt || '',
+                inWidget: !!img.closest('.jupyter-widgets'),
+            }))"""
+    )
+
+
+def _explorer_responds(page, explorer) -> None:
+    """Move an explorer's first control and wait for its figure to be redrawn by the kernel."""
+    # A redraw replaces the figure's <img>: compare what the explorer shows, not one element.
+    before = explorer.locator(".widget-html img").first.get_attribute("src")
+    dropdown = explorer.locator("select")
+    if dropdown.count():
+        options = dropdown.first.locator("option").all_inner_texts()
+        dropdown.first.select_option(options[-1])
+    else:
+        handle = explorer.locator(".noUi-handle").first
+        handle.focus()
+        page.keyboard.press("ArrowRight")
+    page.wait_for_function(
+        """([box, before]) => {
+            const img = box.querySelector('.widget-html img');
+            return img !== null && img.complete && img.naturalWidth > 0
+                && img.getAttribute('src') !== before;
+        }""",
+        arg=[explorer.element_handle(), before],
+        timeout=30_000,
+    )
+
+
+@pytest.mark.parametrize("path", STUDENT_NOTEBOOKS)
+def test_student_notebook_runs_in_the_browser(page, lab, path):
+    panel = _open_notebook(page, lab, path)
+    _run_every_cell(page, panel)
+
+    # What the page shows: every figure rendered, widgets drawn and not left as error text.
+    images = _rendered_images(page)
+    assert all(img["ok"] for img in images), f"figures that did not render: {images}"
+    output_text = " ".join(panel.locator(".jp-OutputArea-output").all_inner_texts())
+    assert "Error displaying widget" not in output_text
+    assert "Loading widget..." not in output_text
+
+    nb = _save(page, lab, path)
+    code_cells = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+    assert all(c.execution_count for c in code_cells), "some code cells never ran"
+    errors = [o for c in code_cells for o in c.outputs if o.output_type == "error"]
+    unexpected = [f"{o.ename}: {o.evalue[:300]}" for o in errors if not _is_expected_error(o)]
+    assert unexpected == [], "errors other than those of unanswered exercises"
+
+    outputs = [o for c in code_cells for o in c.outputs]
+    widget_views = sum(
+        "application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs
+    )
+    pngs = sum("image/png" in o.get("data", {}) for o in outputs)
+    assert len([i for i in images if not i["inWidget"]]) >= pngs
+    # The explorers run as widgets in JupyterLab (not as static figures), each with its figure.
+    explorers = panel.locator(".jp-OutputArea-output .widget-vbox:has(.widget-html img)")
+    assert explorers.count() == widget_views
+    assert all(i["alt"] for i in images if i["inWidget"]), "a widget figure without alt text"
+    for k in range(explorers.count()):
+        explorers.nth(k).scroll_into_view_if_needed()
+        _explorer_responds(page, explorers.nth(k))
+    if path != "notebooks/00_index.ipynb":
+        assert pngs + widget_views > 0, "a lesson without a single figure"
+
+    # Students are never asked about news.
+    assert page.locator(".Toastify__toast:has-text('news')").count() == 0
+
+
+def test_index_links_every_lesson_in_order(page, lab):
+    panel = _open_notebook(page, lab, "notebooks/00_index.ipynb")
+    hrefs = panel.locator(".jp-MarkdownOutput a").evaluate_all(
+        "links => links.map(a => a.getAttribute('href'))"
+    )
+    # JupyterLab rewrites relative links to /files/<path>?_xsrf=...
+    linked = [h.split("?")[0] for h in hrefs if h and h.split("?")[0].endswith(".ipynb")]
+    lessons = [next(m for m in LESSONS if m in h) for h in linked if any(m in h for m in LESSONS)]
+    assert lessons == LESSONS, hrefs
+    # A link opens the lesson in a new tab of JupyterLab.
+    panel.locator(f".jp-MarkdownOutput a[href*='{LESSONS[0]}']").first.click()
+    page.wait_for_selector(f".lm-TabBar-tab:has-text('{LESSONS[0]}.ipynb')", timeout=30_000)
+
+
+def _solved_notebook(lesson: str):
+    """The student release of ``lesson`` with every answer cell filled in from the solutions:
+    what a student who solved everything hands in."""
+    student = nbformat.read(REPO / "notebooks" / lesson / f"{lesson}.ipynb", as_version=4)
+    source = nbformat.read(REPO / "solutions" / lesson / f"{lesson}.ipynb", as_version=4)
+    answers = {
+        cell.metadata["nbgrader"]["grade_id"]: cell.source
+        for cell in source.cells
+        if cell.metadata.get("nbgrader", {}).get("solution")
+    }
+    for cell in student.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            lines = answers[meta["grade_id"]].splitlines()
+            cell.source = "\n".join(
+                line
+                for line in lines
+                if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line
+            )
+    return student
+
+
+def _validate(page) -> str:
+    page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Toolbar").get_by_role(
+        "button", name="Validate"
+    ).click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.wait_for(timeout=RUN_TIMEOUT_MS)
+    page.wait_for_function(
+        "() => !/Validating/.test(document.querySelector('.jp-Dialog')?.innerText || '')",
+        timeout=RUN_TIMEOUT_MS,
+    )
+    return dialog.inner_text()
+
+
+def test_validate_passes_a_solved_notebook(page, lab):
+    path = f"solved/{SOLVED_LESSON}/{SOLVED_LESSON}.ipynb"
+    (lab.root / path).parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(_solved_notebook(SOLVED_LESSON), lab.root / path)
+    _open_notebook(page, lab, path)
+    text = _validate(page)
+    assert "Success! Your notebook passes all the tests." in text, text
+
+
+def test_validate_fails_an_unanswered_notebook(page, lab):
+    _open_notebook(page, lab, f"notebooks/{SOLVED_LESSON}/{SOLVED_LESSON}.ipynb")
+    text = _validate(page)
+    assert "Success!" not in text, text
+    # Each exercise's test cell is named, with the check's own message.
+    assert text.count("The following cell failed") >= 3, text
+    assert "Not written yet" in text, text
+
+
+def test_assignment_list_shows_the_lessons_and_no_instructor_tools(page, lab):
+    page.goto(lab.page_url())
+    page.wait_for_selector("#jp-main-dock-panel", timeout=60_000)
+    page.get_by_role("menuitem", name="Nbgrader", exact=True).click()
+    entries = page.locator(".lm-Menu-content .lm-Menu-item").all_inner_texts()
+    assert any("Assignment List" in e for e in entries), entries
+    instructor_tools = ("Formgrader", "Create", "Course")
+    assert not any(tool in e for e in entries for tool in instructor_tools), entries
+    page.locator("li.lm-Menu-item[data-command='nbgrader:open-assignment-list']").click()
+    listing = page.locator("#fetched_assignments_list")
+    for lesson in LESSONS:
+        listing.locator(f"text={lesson}").first.wait_for(timeout=30_000)
+    body = page.locator(".lm-DockPanel").inner_text()
+    assert "exchange directory does not exist" not in body
