@@ -1,0 +1,149 @@
+"""The grades CSV: rows, values, nbgrader compatibility, the wide variant and bad input."""
+
+import csv
+
+import pytest
+from nbgrader.api import Gradebook
+from nbgrader.plugins.export import CsvExportPlugin
+from outputs_course import (
+    ASSIGNMENT,
+    FREE_RESPONSE,
+    MAX_SCORE,
+    STUDENTS,
+    TESTS,
+    assert_no_secrets,
+    expected_raw_score,
+    points,
+)
+
+from convcourse.instructor.export import EXTRA_COLUMNS, NBGRADER_COLUMNS, export_grades
+
+pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")
+
+
+def read_csv(path):
+    with open(path, encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture
+def rows(course):
+    out = export_grades(course.path, course.path / "grades.csv")
+    assert out == course.path / "grades.csv"
+    return {r["student_id"]: r for r in read_csv(out)}
+
+
+def test_one_row_per_student_in_stable_order(course, rows):
+    # every gradebook student, plus grace who has a results file but no gradebook entry
+    assert list(rows) == sorted(STUDENTS)
+    header = next(csv.reader(open(course.path / "grades.csv", encoding="utf-8")))
+    assert header == list(NBGRADER_COLUMNS + EXTRA_COLUMNS)
+    assert {r["assignment"] for r in rows.values()} == {ASSIGNMENT}
+
+
+def test_values(rows):
+    for sid, s in STUDENTS.items():
+        row = rows[sid]
+        assert float(row["max_score"]) == MAX_SCORE
+        if not s.submitted:
+            assert row["status"] == "not_submitted" and float(row["score"]) == 0.0
+            assert row["timestamp"] == ""
+            continue
+        raw = expected_raw_score(sid) if s.in_gradebook else 0.0
+        assert float(row["raw_score"]) == raw
+        assert float(row["late_submission_penalty"]) == s.late_penalty
+        assert float(row["score"]) == max(0.0, raw - s.late_penalty)
+        if s.in_gradebook:
+            assert float(row["auto_score"]) == sum(points(sid).values())
+        assert row["manual_score"] == ("" if s.manual is None else f"{s.manual:g}")
+        expected_status = "unreadable" if s.results == "broken" else s.status
+        assert row["status"] == expected_status
+        if s.status_detail:
+            assert row["status_detail"] == s.status_detail
+        if s.results == "json":
+            assert float(row["duration_s"]) == s.duration_s
+    assert rows["alice"]["last_name"] == "Ångström"
+    assert rows["alice"]["email"] == "alice@example.org"
+    assert rows["carol"]["timestamp"] == "2026-11-20T14:00:00+00:00"
+    assert float(rows["carol"]["seconds_late"]) == 2 * 3600  # due 12:00, handed in 14:00
+    assert rows["bob"]["needs_manual_grade"] == "yes"
+    assert rows["alice"]["needs_manual_grade"] == "no"
+    assert "Expecting property name" in rows["frank"]["status_detail"]
+
+
+def test_scores_agree_with_nbgrader(course, rows, tmp_path):
+    """Same students and numbers as ``nbgrader export`` on the same gradebook."""
+    theirs_path = tmp_path / "nbgrader.csv"
+    plugin = CsvExportPlugin()
+    plugin.to = str(theirs_path)
+    gb = Gradebook(course.db_url, course_id="convcourse")
+    try:
+        plugin.export(gb)
+        by_gradebook = {
+            sid: gb.find_submission(ASSIGNMENT, sid).score
+            for sid, s in STUDENTS.items()
+            if s.submitted and s.in_gradebook
+        }
+    finally:
+        gb.close()
+        gb.engine.dispose()
+    theirs = {r["student_id"]: r for r in read_csv(theirs_path)}
+    assert set(theirs) == set(rows) - {"grace"}  # grace is not in the gradebook
+    for sid, r in theirs.items():
+        for col in ("raw_score", "late_submission_penalty", "score", "max_score"):
+            assert float(rows[sid][col]) == float(r[col]), (sid, col)
+        for col in ("assignment", "student_id", "last_name", "first_name", "email"):
+            assert rows[sid][col] == r[col].replace("None", ""), (sid, col)
+    for sid, score in by_gradebook.items():
+        assert float(rows[sid]["raw_score"]) == score
+
+
+def test_wide_variant_has_points_per_cell(course):
+    out = export_grades(course.path, course.path / "wide.csv", ASSIGNMENT, wide=True)
+    rows = {r["student_id"]: r for r in read_csv(out)}
+    cells = [gid for gid, _, _ in TESTS] + [FREE_RESPONSE[0]]
+    assert list(rows["alice"])[-len(cells) :] == [f"points:{gid}" for gid in cells]
+    for sid in ("alice", "bob", "carol"):
+        for gid, value in points(sid).items():
+            assert float(rows[sid][f"points:{gid}"]) == value
+    assert float(rows["alice"][f"points:{FREE_RESPONSE[0]}"]) == STUDENTS["alice"].manual
+    assert float(rows["dave"]["points:test-corr2d"]) == 0.0  # nothing handed in
+    assert rows["grace"]["points:test-corr2d"] == ""  # no such cell in her results
+
+
+def test_all_assignments_and_students_without_submissions(course):
+    gb = Gradebook(course.db_url, course_id="convcourse")
+    try:
+        gb.add_assignment("01_first")  # no due date: sorts after the dated 02_demo
+    finally:
+        gb.close()
+        gb.engine.dispose()
+    rows = read_csv(export_grades(course.path, course.path / "all.csv"))
+    gradebook_students = sorted(sid for sid, s in STUDENTS.items() if s.in_gradebook)
+    first = [r for r in rows if r["assignment"] == "01_first"]
+    assert [r["student_id"] for r in first] == gradebook_students
+    assert {r["status"] for r in first} == {"not_submitted"}
+    assert [r["assignment"] for r in rows] == [ASSIGNMENT] * len(STUDENTS) + ["01_first"] * len(
+        gradebook_students
+    )
+
+
+def test_no_secrets_in_csv(course):
+    assert_no_secrets([export_grades(course.path, course.path / "g.csv", wide=True)])
+
+
+def test_bad_input(course, tmp_path):
+    with pytest.raises(ValueError, match="unknown assignment '03_x'; the gradebook has: 02_demo"):
+        export_grades(course.path, tmp_path / "g.csv", "03_x")
+    with pytest.raises(FileNotFoundError, match="output folder does not exist"):
+        export_grades(course.path, tmp_path / "missing" / "g.csv")
+    with pytest.raises(IsADirectoryError, match="output path is a directory"):
+        export_grades(course.path, tmp_path)
+    with pytest.raises(FileNotFoundError, match="course directory not found"):
+        export_grades(tmp_path / "nowhere", tmp_path / "g.csv")
+    with pytest.raises(FileNotFoundError, match="gradebook not found"):
+        export_grades(tmp_path, tmp_path / "g.csv")
+    (tmp_path / "gradebook.db").write_bytes(b"")
+    with pytest.raises(ValueError, match="not an nbgrader gradebook"):
+        export_grades(tmp_path, tmp_path / "g.csv")
+    assert not (tmp_path / "g.csv").exists()
