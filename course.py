@@ -157,6 +157,8 @@ def lab(python: Path, extra: list[str]) -> int:
 def test(python: Path, extra: list[str]) -> int:
     os.chdir(ROOT)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
+    # The environment's scripts (nbgrader, jupyter, alembic, which nbgrader runs by name) first.
+    env["PATH"] = os.pathsep.join(filter(None, [str(python.parent), env.get("PATH")]))
     steps = [
         [str(python), "-m", "ruff", "check", "."],
         [str(python), "-m", "ruff", "format", "--check", "."],
