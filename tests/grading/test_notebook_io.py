@@ -167,12 +167,14 @@ def test_the_speed_check_level_picks_the_exercise():
 
 def test_the_cheap_slot_setup_agrees_with_the_spec():
     """The sandboxes start from ``slot_setup`` before the spec is read: both must agree."""
-    from conftest import REPO
+    from pathlib import Path
 
     from convcourse.instructor.assignment import load_spec, slot_setup
     from convcourse.instructor.layout import CourseLayout
 
-    layout = CourseLayout.load(REPO)
+    # Not ``from conftest import REPO``: by the time this runs in a full session, ``conftest``
+    # may name another folder's conftest module.
+    layout = CourseLayout.load(Path(__file__).resolve().parents[2])
     for assignment in layout.assignments():
         spec = load_spec(layout, assignment)
         imports, prelude = slot_setup(layout, assignment)

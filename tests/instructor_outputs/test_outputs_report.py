@@ -184,8 +184,12 @@ def test_five_hundred_students_all_outputs(tmp_path):
     csv_path = export_grades(path, path / "grades.csv", wide=True)
     export_s = time.perf_counter() - start
     assert len(csv_path.read_text(encoding="utf-8").splitlines()) == 501
-    # Generous bounds for a 2-core CI machine; measured about 0.4 s, 2.5 s and 0.3 s here.
-    assert report_s < 15 and feedback_s < 40 and export_s < 15, (report_s, feedback_s, export_s)
+    # Timings are reported, not asserted (speed claims belong in benchmarks, and a loaded CI
+    # machine would make a bound flaky); measured about 0.4 s, 2.5 s and 0.3 s on an idle one.
+    print(
+        f"500 students: report {report_s:.2f} s, feedback {feedback_s:.2f} s, "
+        f"export {export_s:.2f} s"
+    )
 
 
 def test_no_secrets_anywhere(course):
