@@ -170,6 +170,19 @@ def callable_problem(obs: dict, symbol: str, *, section: str, want: str = "funct
     )
 
 
+def returned_none(symbol: str, context: str, *, section: str) -> Verdict:
+    """The student's function returned None (a missing ``return``)."""
+    return Verdict.failure(
+        "returned_none", context + "\n" + t("detail.returned_none", symbol=symbol), section=section
+    )
+
+
+def wrong_type(symbol: str, type_name: str, shown, want: str, context: str, *, section: str):
+    """The student's object is of the wrong kind altogether (``want`` says what was expected)."""
+    detail = t("detail.wrong_type", symbol=symbol, type=type_name, value=shown, want=want)
+    return Verdict.failure("wrong_type", context + "\n" + detail, section=section)
+
+
 def output_problem(
     out: dict,
     symbol: str,
@@ -182,11 +195,7 @@ def output_problem(
     """Problems of the returned object's kind: None, NumPy/list instead of a tensor, device."""
     kind = out["kind"]
     if kind == "none":
-        return Verdict.failure(
-            "returned_none",
-            context + "\n" + t("detail.returned_none", symbol=symbol),
-            section=section,
-        )
+        return returned_none(symbol, context, section=section)
     if kind in ("ndarray", "list", "tuple") and out.get("tensor") is not None:
         right = expected is not None and same(out["tensor"], expected)
         key = "detail.not_a_tensor_right" if right else "detail.not_a_tensor"
@@ -197,19 +206,7 @@ def output_problem(
         )
     if kind != "tensor":
         shown = out.get("repr", out.get("value", ""))
-        return Verdict.failure(
-            "wrong_type",
-            context
-            + "\n"
-            + t(
-                "detail.wrong_type",
-                symbol=symbol,
-                type=out["type"],
-                value=shown,
-                want=t("want." + want),
-            ),
-            section=section,
-        )
+        return wrong_type(symbol, out["type"], shown, t("want." + want), context, section=section)
     if out["device"] != "cpu":
         return Verdict.failure(
             "wrong_device",

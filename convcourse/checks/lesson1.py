@@ -78,27 +78,11 @@ def _judge_count(case, obs):
         return problem
     out = obs["output"]
     if out["kind"] == "none":
-        return Verdict.failure(
-            "returned_none",
-            context + "\n" + t("detail.returned_none", symbol=name),
-            section="dense",
-        )
+        return dg.returned_none(name, context, section="dense")
     got = _as_count(out)
     if got is None:
         shown = out.get("value", out.get("repr", out["type"]))
-        return Verdict.failure(
-            "wrong_type",
-            context
-            + "\n"
-            + t(
-                "detail.wrong_type",
-                symbol=name,
-                type=out["type"],
-                value=shown,
-                want=t("want.count"),
-            ),
-            section="dense",
-        )
+        return dg.wrong_type(name, out["type"], shown, t("want.count"), context, section="dense")
     if name == _DENSE:
         n_h, n_w, m_h, m_w = args
         expected = n_h * n_w * m_h * m_w

@@ -272,25 +272,11 @@ def _judge_shape(case, obs):
     expected = (X_shape[0] - K_shape[0] + 1, X_shape[1] - K_shape[1] + 1)
     entries = obs["entries"]
     if out["kind"] == "none":
-        return Verdict.failure(
-            "returned_none",
-            context + "\n" + t("detail.returned_none", symbol=symbol),
-            section="shape",
-        )
+        return dg.returned_none(symbol, context, section="shape")
     if entries is None or len(entries) != 2 or not all(isinstance(e, int) for e in entries):
         shown = out.get("repr", out.get("value", entries))
-        return Verdict.failure(
-            "wrong_type",
-            context
-            + "\n"
-            + t(
-                "detail.wrong_type",
-                symbol=symbol,
-                type=out["type"],
-                value=shown,
-                want=t("want.shape_tuple"),
-            ),
-            section="shape",
+        return dg.wrong_type(
+            symbol, out["type"], shown, t("want.shape_tuple"), context, section="shape"
         )
     got = tuple(entries)
     if got == expected:

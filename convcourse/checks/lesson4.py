@@ -487,26 +487,10 @@ def _judge_size(case, obs):
     out = obs["output"]
     value = out.get("value")
     if out["kind"] == "none":
-        return Verdict.failure(
-            "returned_none",
-            context + "\n" + t("detail.returned_none", symbol=symbol),
-            section=section,
-        )
+        return dg.returned_none(symbol, context, section=section)
     if out["kind"] != "number" or isinstance(value, bool) or not float(value).is_integer():
         shown = out.get("value", out.get("repr", out["type"]))
-        return Verdict.failure(
-            "wrong_type",
-            context
-            + "\n"
-            + t(
-                "detail.wrong_type",
-                symbol=symbol,
-                type=out["type"],
-                value=shown,
-                want=t("want.count"),
-            ),
-            section=section,
-        )
+        return dg.wrong_type(symbol, out["type"], shown, t("want.count"), context, section=section)
     got, expected = int(value), d + 1
     if got == expected:
         return Verdict.ok()

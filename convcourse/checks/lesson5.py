@@ -205,25 +205,11 @@ def _judge_train(case, obs):
         return problem
     out = obs["output"]
     if out["kind"] == "none":
-        return Verdict.failure(
-            "returned_none",
-            context + "\n" + t("detail.returned_none", symbol=symbol),
-            section=section,
-        )
+        return dg.returned_none(symbol, context, section=section)
     if obs["K"] is None:
         shown = out.get("repr", out["type"])
-        return Verdict.failure(
-            "wrong_type",
-            context
-            + "\n"
-            + t(
-                "detail.wrong_type",
-                symbol=symbol,
-                type=out["type"],
-                value=shown,
-                want=t("want.k_losses"),
-            ),
-            section=section,
+        return dg.wrong_type(
+            symbol, out["type"], shown, t("want.k_losses"), context, section=section
         )
     problem = dg.output_problem(obs["K"], "K", context=context, section=section)
     problem = problem or dg.modified_problem(
