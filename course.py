@@ -1,11 +1,17 @@
 #!/usr/bin/env python3
-"""Set up the convcourse environment and run the course or its tests.
+"""Set up the convcourse environment and run the course, check the lessons or run the tests.
 
 Only the standard library is used here, so this works on a fresh machine with Python >= 3.11:
 
     python3 course.py lab     # set up .venv (first time only) and open the course in JupyterLab
-    python3 course.py test    # set up .venv (first time only), lint and run the whole test suite
+    python3 course.py check   # set up .venv (first time only) and run every lesson like the
+                              # grader: per lesson, the tests passed, failing, not yet written
+    python3 course.py test    # (instructor repository only: it has tests/) set up .venv, lint
+                              # and run the whole test suite
     python3 course.py setup   # only set up (or refresh) the environment
+
+The same file serves the instructor repository and the student edition (``convcourse kit``
+copies it); ``test`` is offered only where ``tests/`` exists.
 
 The environment is a virtual environment in ``.venv`` installed from ``requirements/lock.txt``
 with ``--no-deps``: the lock lists every package and its exact version, so installs are
@@ -154,6 +160,20 @@ def lab(python: Path, extra: list[str]) -> int:
     return subprocess.call(cmd, env=env)
 
 
+def check(python: Path, extra: list[str]) -> int:
+    """Run every lesson of ``notebooks/`` as the grader will (``convcourse/selfcheck.py``)."""
+    os.chdir(ROOT)
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join(filter(None, [str(python.parent), env.get("PATH")]))
+    return subprocess.call([str(python), "-m", "convcourse.selfcheck", *extra], env=env)
+
+
+def commands() -> list[str]:
+    """The commands this copy offers: ``test`` only where the test suite is (the instructor's
+    repository; the student edition has no tests)."""
+    return ["setup", "lab", "check", *(["test"] if (ROOT / "tests").is_dir() else [])]
+
+
 def test(python: Path, extra: list[str]) -> int:
     os.chdir(ROOT)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
@@ -174,7 +194,7 @@ def test(python: Path, extra: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["setup", "lab", "test"])
+    parser.add_argument("command", choices=commands())
     parser.add_argument(
         "--in-place",
         action="store_true",
@@ -184,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     python = setup(in_place=args.in_place)
     if args.command == "lab":
         return lab(python, extra)
+    if args.command == "check":
+        return check(python, extra)
     if args.command == "test":
         return test(python, extra)
     return 0

@@ -1,1 +1,6 @@
-"""convcourse: reference code, checks and figures for the course on convolutions."""
+"""convcourse: checks, figures, kernels and toy images for the course on convolutions.
+
+The student world (everything here but ``convcourse.instructor``) holds no answer to an
+exercise; the course's own implementations are the instructor's
+(``convcourse.instructor.reference``).
+"""

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from convcourse.corr import corr2d_fast, output_shape
-from convcourse.layers import local_mask
+from convcourse.oracle import xcorr2d
 
 __all__ = [
     "show_matrix",
@@ -102,14 +101,30 @@ def _box(ax, row: int, col: int, h: int, w: int, **kw):
     )
 
 
+def _local_mask(input_shape, delta: int) -> torch.Tensor:
+    """Boolean (m_h, m_w, n_h, n_w): which input pixels (k, l) hidden unit (i, j) of a local
+    layer with radius Δ reads (unit (i, j) is centred on pixel (i + Δ, j + Δ))."""
+    n_h, n_w = input_shape
+    m_h, m_w = n_h - 2 * delta, n_w - 2 * delta
+    if m_h < 1 or m_w < 1:
+        raise ValueError(
+            f"an input of shape {(n_h, n_w)} has no pixel with a full Δ={delta} window"
+        )
+    rows = torch.arange(n_h).reshape(1, -1) - torch.arange(m_h).reshape(-1, 1)  # k - i
+    cols = torch.arange(n_w).reshape(1, -1) - torch.arange(m_w).reshape(-1, 1)  # l - j
+    in_rows = (rows >= 0) & (rows <= 2 * delta)
+    in_cols = (cols >= 0) & (cols <= 2 * delta)
+    return in_rows[:, None, :, None] & in_cols[None, :, None, :]
+
+
 def plot_sliding_window(X, K, i: int, j: int):
     """The kernel over the window of ``X`` at (i, j) and the output cell it produces."""
     X, K = torch.as_tensor(X), torch.as_tensor(K)
-    o_h, o_w = output_shape(X.shape, K.shape)
+    Y = xcorr2d(X.to(torch.float32), K.to(torch.float32)).to(torch.float32)
+    o_h, o_w = Y.shape
     if not (0 <= i < o_h and 0 <= j < o_w):
         raise ValueError(f"(i, j) = ({i}, {j}) is outside the {o_h}x{o_w} output")
     h, w = K.shape
-    Y = corr2d_fast(X.to(torch.float32), K.to(torch.float32))
     plt = _plt()
     fig, axes = plt.subplots(
         1, 3, figsize=(10, 3.4), gridspec_kw={"width_ratios": [X.shape[1], K.shape[1] + 1, o_w]}
@@ -139,7 +154,7 @@ def plot_weight_pattern(input_shape=(7, 7), delta: int = 1, unit=None):
     makes banded and sparse.
     """
     n_h, n_w = input_shape
-    mask = local_mask(input_shape, delta)
+    mask = _local_mask(input_shape, delta)
     m_h, m_w = mask.shape[:2]
     if unit is None:
         unit = (m_h // 2, m_w // 2)
@@ -192,7 +207,7 @@ def plot_weight_pattern(input_shape=(7, 7), delta: int = 1, unit=None):
 def plot_kernel_effect(X, K, title: str = ""):
     """Input image, kernel and ``corr2d(X, K)`` side by side."""
     X, K = torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(K, dtype=torch.float32)
-    Y = corr2d_fast(X, K)
+    Y = xcorr2d(X, K).to(torch.float32)
     plt = _plt()
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.6), gridspec_kw={"width_ratios": [3, 1.2, 3]})
     im_x = show_matrix(axes[0], X, "input X")
@@ -220,7 +235,7 @@ def plot_kernel_gallery(X, kernels: dict, ncols: int = 3):
     axes[0].set_title("original")
     for ax, (name, K) in zip(axes[1:], kernels.items(), strict=False):
         K = torch.as_tensor(K, dtype=torch.float32)
-        Y = corr2d_fast(X, K)
+        Y = xcorr2d(X, K).to(torch.float32)
         # A kernel whose entries sum to 0 (edges, Laplacian) maps flat regions to 0, so its output
         # is signed; the others (blur, sharpen, identity) keep the brightness: show them as photos.
         if abs(float(K.sum())) < 1e-6:

@@ -223,7 +223,6 @@ def sliding_window(X=None, K=None):
     Defaults to d2l's example (a 3x3 input 0..8 and the 2x2 kernel 0..3).  Returns the widget,
     or ``None`` in static mode, where the first and the last window are shown.
     """
-    from convcourse.corr import output_shape
     from convcourse.plots import plot_sliding_window
 
     if X is None and K is None:
@@ -231,7 +230,9 @@ def sliding_window(X=None, K=None):
     elif X is None or K is None:
         raise ValueError("pass both X and K, or neither for d2l's example")
     X, K = _as_matrix(X, "X"), _as_matrix(K, "K")
-    o_h, o_w = output_shape(X.shape, K.shape)
+    o_h, o_w = X.shape[0] - K.shape[0] + 1, X.shape[1] - K.shape[1] + 1
+    if min(K.shape) < 1 or o_h < 1 or o_w < 1:
+        raise ValueError(f"no valid output for input {tuple(X.shape)} and kernel {tuple(K.shape)}")
 
     if is_static():
         for i, j in dict.fromkeys([(0, 0), (o_h - 1, o_w - 1)]):

@@ -48,3 +48,24 @@ def test_timer_measures_elapsed_time():
     sum(range(10_000))
     elapsed = timer.stop()
     assert elapsed >= 0 and timer.sum() == elapsed and len(timer.times) == 1
+
+
+def test_the_shipped_names_of_the_rules_are_d2ls():
+    """The rule "shipped" names d2l's implementations; they exist in the installed d2l, and
+    d2l's own subclasses of Trainer are all listed."""
+    import inspect
+
+    from convcourse.checks import rules
+
+    for name in rules.D2L_SHIPPED_NAMES:
+        assert hasattr(d2l, name), name
+    assert any(n.startswith(rules.D2L_SHIPPED_PREFIXES) for n in dir(d2l))
+    trainers = {
+        name
+        for name, value in vars(d2l).items()
+        if inspect.isclass(value) and issubclass(value, d2l.Trainer) and value is not d2l.Trainer
+    }
+    assert trainers == set(rules.D2L_TRAINER_SUBCLASSES)
+    assert rules.is_d2l_shipped(d2l.SGD.step.__qualname__)
+    assert rules.is_d2l_shipped(d2l.Trainer.fit.__qualname__)
+    assert not rules.is_d2l_shipped(d2l.Timer.stop.__qualname__)

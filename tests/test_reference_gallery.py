@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from convcourse import images, kernels, plots
-from convcourse.corr import corr2d_fast
+from convcourse.instructor.reference.corr import corr2d_fast
+from convcourse.instructor.reference.layers import local_mask
 
 
 def test_gallery_has_the_named_kernels_and_returns_fresh_copies():
@@ -13,7 +14,6 @@ def test_gallery_has_the_named_kernels_and_returns_fresh_copies():
     assert list(gallery) == list(kernels.KERNEL_NAMES)
     for name in [
         "edge_vertical",
-        "edge_horizontal",
         "sobel_x",
         "sobel_y",
         "laplacian",
@@ -24,7 +24,6 @@ def test_gallery_has_the_named_kernels_and_returns_fresh_copies():
     ]:
         assert name in gallery
     assert torch.equal(gallery["edge_vertical"], torch.tensor([[1.0, -1.0]]))
-    assert torch.equal(gallery["edge_horizontal"], gallery["edge_vertical"].T)
     gallery["identity"][1, 1] = 5.0
     assert kernels.kernel("identity")[1, 1] == 1.0
     with pytest.raises(KeyError, match="unknown kernel 'nope'"):
@@ -42,14 +41,33 @@ def test_kernels_do_what_their_names_say():
             corr2d_fast(torch.full((9, 9), 0.3), g[blur]),
             torch.full((9 - g[blur].shape[0] + 1,) * 2, 0.3),
         )
-    for detector in ("edge_vertical", "edge_horizontal", "sobel_x", "sobel_y", "laplacian"):
+    for detector in ("edge_vertical", "sobel_x", "sobel_y", "laplacian"):
         assert abs(float(g[detector].sum())) < 1e-6  # flat regions give zero
     # Sobel x responds to a left-right ramp, Sobel y does not.
     ramp = torch.arange(8.0).repeat(8, 1)
     assert bool((corr2d_fast(ramp, g["sobel_x"]) != 0).all())
     assert not bool(corr2d_fast(ramp, g["sobel_y"]).any())
-    with pytest.raises(ValueError):
-        kernels.gaussian_kernel(4)
+    # The Gaussian blur is a fixed 5x5 tensor, symmetric, largest in the centre.
+    G = g["gaussian_blur"]
+    assert G.shape == (5, 5) and torch.equal(G, G.T) and torch.equal(G, torch.flip(G, (0, 1)))
+    assert int(torch.argmax(G)) == 12
+
+
+def test_gallery_holds_no_answer_of_lesson_04():
+    """The horizontal-edge kernel (exercise 4.1) and a blur of any size (4.4) are exercises."""
+    gallery = kernels.kernel_gallery()
+    assert "edge_horizontal" not in gallery
+    for K in gallery.values():  # no 2x1 vertical difference [[1], [-1]] under another name
+        assert not (K.shape == (2, 1) and abs(float(K.sum())) < 1e-9)
+    assert not hasattr(kernels, "gaussian_kernel")
+    assert "gaussian_kernel" not in kernels.__all__
+
+
+def test_sliding_window_mask_matches_the_reference_layer():
+    for shape, delta in (((7, 7), 1), ((5, 8), 2), ((3, 4), 0), ((6, 5), 1)):
+        assert torch.equal(plots._local_mask(shape, delta), local_mask(shape, delta))
+    with pytest.raises(ValueError, match="no pixel with a full"):
+        plots._local_mask((3, 3), 2)
 
 
 def test_toy_images():

@@ -6,8 +6,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 
-from convcourse.corr import corr2d
-from convcourse.layers import Conv2D, dense_layer, dense_weight_from_kernel, local_mask
+from convcourse.instructor.reference.corr import corr2d
+from convcourse.instructor.reference.layers import (
+    Conv2D,
+    dense_layer,
+    dense_weight_from_kernel,
+    local_mask,
+)
 
 
 @given(

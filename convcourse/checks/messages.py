@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from convcourse.checks.rules import STATEMENTS
+
 __all__ = [
     "Misconception",
     "Catalogue",
@@ -140,10 +142,29 @@ MISCONCEPTIONS_EN = {
     ),
     "library_conv": M(
         "A library convolution where your own code is asked for",
-        "This exercise is about writing the operation yourself; torch.nn.functional.conv2d, "
-        "nn.Conv2d (and here scipy's correlate) compute it for you.",
-        "Use only basic tensor operations (slicing, multiplication, sum, loops or "
-        "vectorization) as in the lesson.",
+        "This exercise is about writing the operation yourself; a library convolution "
+        "(torch.nn.functional.conv2d, torch.conv2d, torch.ops.aten.convolution, an nn.Conv2d "
+        "module, scipy's or numpy's correlate and convolve) computes it for you, so it earns "
+        "nothing here.  The exercise's rules say what is allowed.",
+        "Use only basic tensor operations (slicing, multiplication, sum, loops, unfold, einsum, "
+        "matmul) as in the lesson.",
+    ),
+    "shipped_code": M(
+        "Code that ships with the course or d2l",
+        "Your answer runs code that comes with the course (the convcourse package) or one of "
+        "d2l's implementations (d2l.corr2d, d2l.sgd, d2l.squared_loss, d2l.SGD, d2l.Trainer, "
+        "d2l.train_*); the exercise asks you to write it yourself, so it earns nothing.",
+        "Write the function with tensor operations in your notebook.  d2l's other helpers "
+        "(d2l.try_gpu, d2l.plot, d2l.Timer, d2l.Animator) are fine.",
+    ),
+    "recorder_tampered": M(
+        "The check could not watch your code: the result cannot be trusted",
+        "The check records which library and course functions your code runs.  During this "
+        "call that record was switched off (sys.setprofile, sys.settrace, torch's function or "
+        "dispatch modes, torch._C switches), or a hook of someone else (a debugger, a profiler, "
+        "a torch mode left on its stack) was active, so nothing it saw can be trusted.",
+        "Remove code that changes sys.setprofile/settrace or torch's modes, switch off any "
+        "debugger or profiler, restart the kernel and run the notebook again.",
     ),
     "internal_error": M(
         "The checker itself failed",
@@ -584,7 +605,7 @@ TEXT_EN = {
     "case.recover_lesson": "recovering the lesson's kernel",
     "case.recover_list": "a list of images",
     "case.recover_stack": "a 3-D stack of images",
-    "case.speed_pass": "speed against the loop (64×64 image, 3×3 kernel)",
+    "case.speed_pass": "speed against a loop as costly as the lesson's (64×64 image, 3×3 kernel)",
     "case.speed_full": "speed against F.conv2d (256×256 image, 3×3 kernel)",
     # confirmations
     "confirm.param-counts": "both weight counts are right on {n} cases.",
@@ -646,6 +667,14 @@ TEXT_EN = {
     "detail.wrong_device": "{symbol} returned a tensor on device '{device}', the inputs were on "
     "'cpu'.",
     "detail.library_conv": "{symbol} called {names}.",
+    "detail.conv_base": "{symbol} is built on {names}: this exercise asks for your own layer "
+    "(F.conv2d or the lesson's torch_corr2d inside forward is fine).",
+    "detail.conv_part": "{symbol} holds or runs {names}: this exercise asks for your own layer "
+    "(F.conv2d or the lesson's torch_corr2d inside forward is fine).",
+    "detail.shipped_code": "{symbol} ran {names}.",
+    "detail.shipped_base": "{symbol} is built on {names}.",
+    "detail.recorder_tampered": "While {symbol} ran: {reasons}.",
+    "detail.rule": "The rule: {rule}.",
     "detail.modified_input": "{symbol} changed its input(s): {names}.",
     "detail.autograd_causes": "Seen in your code: {names}.",
     # shapes
@@ -746,7 +775,7 @@ TEXT_EN = {
     "detail.no_requires_grad": "self.{name} does not require grad, so it gets no gradient.",
     "detail.no_param_grad": "After backward(), self.{name}.grad is still None.",
     "detail.wrong_param_grad": "The gradient of self.{name} is wrong:",
-    "detail.used_autograd": "Your kernel_grad called {names}.",
+    "detail.used_autograd": "{symbol} used autograd: {names}.",
     # lesson 04
     "detail.kernel_1d": "{symbol} has shape {shape}: a 1-D tensor.",
     "detail.kernel_not_2d": "{symbol} has shape {shape}; a kernel is 2-D.",
@@ -779,14 +808,18 @@ TEXT_EN = {
     "detail.final_kernel": "The losses are right but the returned kernel is not the trained one.",
     "detail.recover_error": "The largest difference is {error}; accepted up to {tol}.",
     # speed
-    "detail.loop_extrapolated": "the lesson's loop corr2d (timed on {rows} of {total} output "
-    "rows and scaled up)",
+    "detail.loop_extrapolated": "a double loop as costly as the lesson's corr2d (one "
+    "window-sized addition and one sum per output cell, not a cross-correlation; timed on "
+    "{rows} of {total} output rows and scaled up)",
     "detail.speed_pass": "At {n}×{n} with a 3×3 kernel your corr2d_fast takes {student}, "
     "{how} {baseline}: yours is {ratio}× faster (needed ≥ {need}×).",
     "detail.speed_full": "At {n}×{n} with a 3×3 kernel your corr2d_fast takes {student}, "
     "F.conv2d {baseline}: yours takes {ratio}× its time (needed ≤ {need}×).",
     "detail.speed_timeout": "Timing did not finish within {limit} s at {n}×{n}.",
 }
+
+# The rules as the lessons state them (convcourse.checks.rules), for the messages.
+TEXT_EN.update({"rule." + name: text for name, text in STATEMENTS.items()})
 
 CATALOGUES: dict[str, Catalogue] = {
     "en": Catalogue(SECTIONS_EN, MISCONCEPTIONS_EN, TEXT_EN),

@@ -11,11 +11,27 @@ import torch.nn.functional as F
 from scipy import signal
 from torch import nn
 
-from convcourse import corr
-from convcourse.checks.lesson2 import reference_kernel_matrix
+# Nothing here comes from convcourse: the checks flag an answer that runs the course's code
+# (rule "shipped"), so even the wrong answers below are written out in full.
 
 # ---------------------------------------------------------------------------------------------
 # Correct answers
+
+
+def corr2d_shifts(X, K):
+    """One whole-array multiply-add per kernel entry: the lesson's vectorized corr2d_fast."""
+    h, w = K.shape
+    o_h, o_w = X.shape[0] - h + 1, X.shape[1] - w + 1
+    dtype = torch.promote_types(X.dtype, K.dtype)
+    Y = torch.zeros((o_h, o_w), dtype=dtype)
+    for a in range(h):
+        for b in range(w):
+            Y = Y + X[a : a + o_h, b : b + o_w].to(dtype) * K[a, b].to(dtype)
+    return Y
+
+
+def convolve2d_shifts(X, K):
+    return corr2d_shifts(X, torch.flip(K, (0, 1)))
 
 
 def corr2d_loop(X, K):
@@ -47,7 +63,7 @@ def corr2d_strided(X, K):
 
 
 def corr2d_scipy(X, K):
-    """scipy, allowed in corr2d_fast only."""
+    """scipy's correlate2d: a library correlation, forbidden everywhere (rule library_conv)."""
     return torch.as_tensor(signal.correlate2d(X.numpy(), K.numpy(), mode="valid"))
 
 
@@ -61,6 +77,10 @@ def dense_param_count(n_h, n_w, m_h, m_w):
 
 def local_param_count(delta):
     return (2 * delta + 1) ** 2
+
+
+def dense_layer_einsum(X, W, U):
+    return torch.einsum("ijkl,kl->ij", W, X) + U
 
 
 def dense_layer_loops(X, W, U):
@@ -100,8 +120,18 @@ def kernel_matrix_basis(K, X_shape):
     return torch.stack(cols, dim=1)
 
 
-def kernel_matrix_reference(K, X_shape):
-    return reference_kernel_matrix(K, X_shape)
+def kernel_matrix_rows(K, X_shape):
+    """Row i·o_w + j of M holds row a of K at the columns of input pixels (i + a, j + b)."""
+    n_h, n_w = X_shape
+    k_h, k_w = K.shape
+    o_h, o_w = n_h - k_h + 1, n_w - k_w + 1
+    M = torch.zeros((o_h * o_w, n_h * n_w), dtype=torch.float64)
+    for i in range(o_h):
+        for j in range(o_w):
+            for a in range(k_h):
+                start = (i + a) * n_w + j
+                M[i * o_w + j, start : start + k_w] = K[a].to(torch.float64)
+    return M
 
 
 class Conv2D(nn.Module):
@@ -114,6 +144,20 @@ class Conv2D(nn.Module):
 
     def forward(self, x):
         return corr2d_loop(x, self.weight) + self.bias
+
+
+class Conv2DShifts(Conv2D):
+    """The vectorized forward."""
+
+    def forward(self, x):
+        return corr2d_shifts(x, self.weight) + self.bias
+
+
+class Conv2DFunctional(Conv2D):
+    """F.conv2d inside forward: allowed in lesson 03 (the rule forbids conv modules only)."""
+
+    def forward(self, x):
+        return F.conv2d(x[None, None], self.weight[None, None])[0, 0] + self.bias
 
 
 def kernel_grad(X, dY):
@@ -194,7 +238,7 @@ def recover_kernel(X, Y, kernel_shape):
     opt = torch.optim.Adam([K], lr=0.1)
     for _ in range(400):
         opt.zero_grad()
-        loss = sum(((corr.corr2d_fast(x, K) - y) ** 2).sum() for x, y in zip(X, Y, strict=True))
+        loss = sum(((corr2d_shifts(x, K) - y) ** 2).sum() for x, y in zip(X, Y, strict=True))
         loss.backward()
         opt.step()
     return K.detach()
@@ -369,12 +413,14 @@ def corr2d_no_return(X, K):
 
 
 def corr2d_full(X, K):
-    return torch.as_tensor(signal.correlate2d(X.numpy(), K.numpy(), mode="full"))
+    """The "full" cross-correlation: zero padding of k - 1 on every side."""
+    h, w = K.shape
+    return corr2d_shifts(F.pad(X.to(torch.float64), (w - 1, w - 1, h - 1, h - 1)), K)
 
 
-def corr2d_scipy_convolve(X, K):
-    """scipy's convolve2d in valid mode: the true convolution."""
-    return torch.as_tensor(signal.convolve2d(X.numpy(), K.numpy(), mode="valid"))
+def corr2d_fast_convolve(X, K):
+    """Vectorized, but the true convolution."""
+    return convolve2d_shifts(X, K)
 
 
 def convolve2d_not_flipped(X, K):
@@ -430,21 +476,21 @@ def output_shape_same(X_shape, K_shape):
 
 
 def kernel_matrix_flipped(K, X_shape):
-    return reference_kernel_matrix(torch.flip(K, (0, 1)), X_shape)
+    return kernel_matrix_rows(torch.flip(K, (0, 1)), X_shape)
 
 
 def kernel_matrix_transposed(K, X_shape):
-    return reference_kernel_matrix(K, X_shape).T
+    return kernel_matrix_rows(K, X_shape).T
 
 
 def kernel_matrix_column_major(K, X_shape):
-    M = reference_kernel_matrix(K, X_shape)
+    M = kernel_matrix_rows(K, X_shape)
     n_h, n_w = X_shape
     return M.reshape(M.shape[0], n_h, n_w).transpose(1, 2).reshape(M.shape)
 
 
 def kernel_matrix_int(K, X_shape):
-    return reference_kernel_matrix(K, X_shape).to(torch.int64)
+    return kernel_matrix_rows(K, X_shape).to(torch.int64)
 
 
 def dense_param_count_bias(n_h, n_w, m_h, m_w):
@@ -508,12 +554,12 @@ class Conv2DNoBias(nn.Module):
         self.weight = nn.Parameter(torch.rand(kernel_size))
 
     def forward(self, x):
-        return corr.corr2d_fast(x, self.weight)
+        return corr2d_shifts(x, self.weight)
 
 
 class Conv2DForgetsBias(Conv2D):
     def forward(self, x):
-        return corr.corr2d_fast(x, self.weight)
+        return corr2d_shifts(x, self.weight)
 
 
 class Conv2DBiasShape(nn.Module):
@@ -523,7 +569,7 @@ class Conv2DBiasShape(nn.Module):
         self.bias = nn.Parameter(torch.zeros(kernel_size))
 
     def forward(self, x):
-        return corr.corr2d_fast(x, self.weight) + self.bias.mean()
+        return corr2d_shifts(x, self.weight) + self.bias.mean()
 
 
 class Conv2DPlainTensors(nn.Module):
@@ -533,7 +579,7 @@ class Conv2DPlainTensors(nn.Module):
         self.bias = torch.zeros(1, requires_grad=True)
 
     def forward(self, x):
-        return corr.corr2d_fast(x, self.weight) + self.bias
+        return corr2d_shifts(x, self.weight) + self.bias
 
 
 class Conv2DNamedKernel(nn.Module):
@@ -543,7 +589,7 @@ class Conv2DNamedKernel(nn.Module):
         self.bias = nn.Parameter(torch.zeros(1))
 
     def forward(self, x):
-        return corr.corr2d_fast(x, self.kernel) + self.bias
+        return corr2d_shifts(x, self.kernel) + self.bias
 
 
 class Conv2DItem(Conv2D):
@@ -554,7 +600,7 @@ class Conv2DItem(Conv2D):
 class Conv2DNoGrad(Conv2D):
     def forward(self, x):
         with torch.no_grad():
-            Y = corr.corr2d_fast(x, self.weight)
+            Y = corr2d_shifts(x, self.weight)
         return Y + self.bias
 
 
@@ -567,14 +613,9 @@ class Conv2DLibrary(nn.Module):
         return self.conv(x[None, None])[0, 0]
 
 
-class Conv2DFunctional(Conv2D):
-    def forward(self, x):
-        return F.conv2d(x[None, None], self.weight[None, None])[0, 0] + self.bias
-
-
 class Conv2DFlipped(Conv2D):
     def forward(self, x):
-        return corr.corr2d_fast(x, torch.flip(self.weight, (0, 1))) + self.bias
+        return corr2d_shifts(x, torch.flip(self.weight, (0, 1))) + self.bias
 
 
 class Conv2DSwapped(nn.Module):
@@ -584,7 +625,7 @@ class Conv2DSwapped(nn.Module):
         self.bias = nn.Parameter(torch.zeros(1))
 
     def forward(self, x):
-        return corr.corr2d_fast(x, self.weight) + self.bias
+        return corr2d_shifts(x, self.weight) + self.bias
 
 
 class Conv2DSquare(nn.Module):
@@ -594,14 +635,14 @@ class Conv2DSquare(nn.Module):
         self.bias = nn.Parameter(torch.zeros(1))
 
     def forward(self, x):
-        return corr.corr2d_fast(x, self.weight) + self.bias
+        return corr2d_shifts(x, self.weight) + self.bias
 
 
 def kernel_grad_autograd(X, dY):
     K = torch.zeros(
         (X.shape[0] - dY.shape[0] + 1, X.shape[1] - dY.shape[1] + 1), requires_grad=True
     )
-    (corr.corr2d_fast(X, K) * dY).sum().backward()
+    (corr2d_shifts(X, K) * dY).sum().backward()
     return K.grad
 
 
@@ -713,7 +754,7 @@ def _train(
     lr = lr if use_lr is None else use_lr
     losses = []
     for _ in range(num_epochs if epochs is None else epochs(num_epochs)):
-        err = (corr.corr2d_fast(X, K) - Y) ** 2
+        err = (corr2d_shifts(X, K) - Y) ** 2
         value = err.sum() if loss == "sum" else err.mean()
         losses.append(value.item())
         value.backward()
@@ -757,7 +798,7 @@ def train_in_place(X, Y, K_init, lr, num_epochs):
     losses = []
     for _ in range(num_epochs):
         K.requires_grad_(True)
-        loss = ((corr.corr2d_fast(X, K) - Y) ** 2).sum()
+        loss = ((corr2d_shifts(X, K) - Y) ** 2).sum()
         losses.append(loss.item())
         loss.backward()
         K.data -= lr * K.grad
@@ -776,7 +817,7 @@ def train_item_corr(X, Y, K_init, lr, num_epochs):
     return K.detach(), losses
 
 
-def _recover(X, Y, kernel_shape, *, epochs=400, lr=0.1, fn=corr.corr2d_fast, optimizer="adam"):
+def _recover(X, Y, kernel_shape, *, epochs=400, lr=0.1, fn=corr2d_shifts, optimizer="adam"):
     X, Y = _as_list(X), _as_list(Y)
     K = torch.zeros(kernel_shape, requires_grad=True)
     opt = (torch.optim.Adam if optimizer == "adam" else torch.optim.SGD)([K], lr=lr)
@@ -789,7 +830,7 @@ def _recover(X, Y, kernel_shape, *, epochs=400, lr=0.1, fn=corr.corr2d_fast, opt
 
 
 def recover_flipped(X, Y, kernel_shape):
-    return _recover(X, Y, kernel_shape, fn=corr.conv2d_flipped)
+    return _recover(X, Y, kernel_shape, fn=convolve2d_shifts)
 
 
 def recover_short(X, Y, kernel_shape):
@@ -810,6 +851,64 @@ def recover_transposed(X, Y, kernel_shape):
 
 def recover_4d(X, Y, kernel_shape):
     return _recover(X, Y, kernel_shape).reshape(1, 1, *kernel_shape)
+
+
+# ---------------------------------------------------------------------------------------------
+# Answers that break a rule (more, and every bypass of the recorder, in test_checks_rules.py)
+
+
+def corr2d_d2l(X, K):
+    """d2l's corr2d, wrapped."""
+    from d2l import torch as d2l
+
+    return d2l.corr2d(X, K)
+
+
+def corr2d_course(X, K):
+    """The course's own loop (the instructor's reference), wrapped."""
+    from convcourse.instructor.reference.corr import corr2d
+
+    return corr2d(X, K)
+
+
+def corr2d_oracle(X, K):
+    """The checks' own library cross-correlation."""
+    from convcourse.oracle import xcorr2d
+
+    return xcorr2d(X, K)
+
+
+def corr2d_profile_off(X, K):
+    """Switches the recorder's profile function off, then computes honestly."""
+    import sys
+
+    sys.setprofile(None)
+    return corr2d_loop(X, K)
+
+
+def kernel_matrix_checks_helper(K, X_shape):
+    """The checks' private helper that computes the expected matrix."""
+    from convcourse.checks import lesson2
+
+    return lesson2._expected_kernel_matrix(K, X_shape)
+
+
+def blur_gallery_gaussian(size):
+    """The gallery's Gaussian helper (it answers odd sizes)."""
+    from convcourse import kernels
+
+    return kernels._gaussian_kernel(size if size % 2 else size + 1)[:size, :size]
+
+
+class Conv2DSubclass(nn.Conv2d):
+    """nn.Conv2d itself, adapted to the exercise's signature."""
+
+    def __init__(self, kernel_size):
+        super().__init__(1, 1, kernel_size)
+        self.bias = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        return super().forward(x[None, None])[0, 0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -860,13 +959,19 @@ WRONG = [
     _c(corr2d_no_grad, "breaks_autograd"),
     _c(corr2d_nan, "nan_output"),
     _c(corr2d_no_return, "returned_none"),
+    _c(corr2d_d2l, "shipped_code"),
+    _c(corr2d_course, "shipped_code"),
+    _c(corr2d_oracle, "shipped_code"),
+    _c(corr2d_profile_off, "recorder_tampered"),
+    _c(corr2d_d2l, "shipped_code", seed=7),
     _c(corr2d_flipped, "flipped_kernel", seed=7),
     _c(corr2d_square_window, "square_only", seed=7),
     _c(corr2d_hardcoded_loops, "hardcoded_example", seed=7),
     # corr2d_fast
     _c(corr2d_full, "padded_output", "corr2d-fast"),
-    _c(corr2d_scipy_convolve, "flipped_kernel", "corr2d-fast"),
+    _c(corr2d_fast_convolve, "flipped_kernel", "corr2d-fast"),
     _c(corr2d_conv2d, "library_conv", "corr2d-fast"),
+    _c(corr2d_scipy, "library_conv", "corr2d-fast"),
     _c(corr2d_int, "int_truncation", "corr2d-fast", seed=3),
     # convolve2d
     _c(convolve2d_not_flipped, "not_flipped", "convolve2d"),
@@ -887,6 +992,7 @@ WRONG = [
     Wrong("corr2d-matmul", {"kernel_matrix": kernel_matrix_transposed}, "transposed_matrix"),
     Wrong("corr2d-matmul", {"kernel_matrix": kernel_matrix_column_major}, "flatten_order"),
     Wrong("corr2d-matmul", {"kernel_matrix": kernel_matrix_int}, "int_truncation", seed=5),
+    Wrong("corr2d-matmul", {"kernel_matrix": kernel_matrix_checks_helper}, "shipped_code"),
     # lesson 01
     Wrong(
         "param-counts",
@@ -925,7 +1031,7 @@ WRONG = [
     Wrong("conv2d-layer", {"Conv2D": Conv2DItem}, "breaks_autograd"),
     Wrong("conv2d-layer", {"Conv2D": Conv2DNoGrad}, "breaks_autograd"),
     Wrong("conv2d-layer", {"Conv2D": Conv2DLibrary}, "library_conv"),
-    Wrong("conv2d-layer", {"Conv2D": Conv2DFunctional}, "library_conv"),
+    Wrong("conv2d-layer", {"Conv2D": Conv2DSubclass}, "library_conv"),
     Wrong("conv2d-layer", {"Conv2D": Conv2DFlipped}, "flipped_kernel"),
     Wrong("conv2d-layer", {"Conv2D": Conv2DSwapped}, "swapped_hw"),
     Wrong("conv2d-layer", {"Conv2D": Conv2DSquare}, "square_only"),
@@ -959,6 +1065,7 @@ WRONG = [
     Wrong("blur-kernel", {"blur_kernel": blur_identity}, "one_hot_kernel"),
     Wrong("blur-kernel", {"blur_kernel": blur_int}, "int_truncation"),
     Wrong("blur-kernel", {"blur_kernel": blur_fixed}, "ignores_argument"),
+    Wrong("blur-kernel", {"blur_kernel": blur_gallery_gaussian}, "shipped_code"),
     Wrong("min-kernel-size", {"min_kernel_size": min_kernel_size_d}, "too_few_points"),
     Wrong("min-kernel-size", {"min_kernel_size": min_kernel_size_centred}, "centred_window"),
     Wrong("min-kernel-size", {"min_kernel_size": min_kernel_size_text}, "wrong_type"),

@@ -9,7 +9,6 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from convcourse import corr, layers
 from convcourse.checks import EXERCISES, Case
 from convcourse.checks.inputs import shape_tags
 
@@ -47,8 +46,7 @@ def _judged(exercise_id: str, objs: dict, case: Case):
 
 
 CORR2D_STYLES = [
-    corr.corr2d,
-    corr.corr2d_fast,
+    impl.corr2d_shifts,
     impl.corr2d_loop,
     impl.corr2d_unfold,
     impl.corr2d_strided,
@@ -63,7 +61,7 @@ def test_corr2d_correct_styles_pass(case, style):
 
 
 @FAST
-@given(case=correlation_inputs(), style=st.sampled_from(CORR2D_STYLES + [impl.corr2d_scipy]))
+@given(case=correlation_inputs(), style=st.sampled_from(CORR2D_STYLES))
 def test_corr2d_fast_correct_styles_pass(case, style):
     verdict = _judged("corr2d-fast", {"corr2d_fast": style}, case)
     assert verdict.passed, verdict.message
@@ -71,7 +69,8 @@ def test_corr2d_fast_correct_styles_pass(case, style):
 
 @FAST
 @given(
-    case=correlation_inputs(), style=st.sampled_from([corr.conv2d_flipped, impl.convolve2d_flip])
+    case=correlation_inputs(),
+    style=st.sampled_from([impl.convolve2d_shifts, impl.convolve2d_flip]),
 )
 def test_convolve2d_correct_styles_pass(case, style):
     verdict = _judged("convolve2d", {"convolve2d": style}, case)
@@ -79,7 +78,7 @@ def test_convolve2d_correct_styles_pass(case, style):
 
 
 @FAST
-@given(case=correlation_inputs(), style=st.sampled_from([corr.corr2d_fast, impl.kernel_grad]))
+@given(case=correlation_inputs(), style=st.sampled_from([impl.corr2d_shifts, impl.kernel_grad]))
 def test_kernel_grad_correct_styles_pass(case, style):
     case = Case("grad_small", {"X": case.data["X"], "dY": case.data["K"]})
     verdict = _judged("kernel-grad", {"kernel_grad": style}, case)
@@ -89,7 +88,7 @@ def test_kernel_grad_correct_styles_pass(case, style):
 @FAST
 @given(
     case=correlation_inputs(),
-    style=st.sampled_from([impl.kernel_matrix_basis, impl.kernel_matrix_reference]),
+    style=st.sampled_from([impl.kernel_matrix_basis, impl.kernel_matrix_rows]),
 )
 def test_kernel_matrix_correct_styles_pass(case, style):
     K = case.data["K"].to(torch.float32)
@@ -99,7 +98,7 @@ def test_kernel_matrix_correct_styles_pass(case, style):
 
 
 @FAST
-@given(case=correlation_inputs(), style=st.sampled_from([corr.output_shape, impl.output_shape]))
+@given(case=correlation_inputs(), style=st.sampled_from([impl.output_shape]))
 def test_output_shape_correct_styles_pass(case, style):
     case = Case(
         "square", {"X_shape": tuple(case.data["X"].shape), "K_shape": tuple(case.data["K"].shape)}
@@ -114,7 +113,7 @@ def test_output_shape_correct_styles_pass(case, style):
     m=st.tuples(st.integers(1, 5), st.integers(1, 5)),
     seed=SEEDS,
     dtype=st.sampled_from([torch.float32, torch.float64]),
-    style=st.sampled_from([layers.dense_layer, impl.dense_layer_loops]),
+    style=st.sampled_from([impl.dense_layer_einsum, impl.dense_layer_loops]),
 )
 def test_dense_layer_correct_styles_pass(n, m, seed, dtype, style):
     gen = torch.Generator().manual_seed(seed)
@@ -132,7 +131,7 @@ def test_dense_layer_correct_styles_pass(n, m, seed, dtype, style):
     delta=st.integers(0, 2),
     extra=st.tuples(st.integers(0, 4), st.integers(0, 4)),
     seed=SEEDS,
-    style=st.sampled_from([layers.dense_weight_from_kernel, impl.dense_weight_loops]),
+    style=st.sampled_from([impl.dense_weight_loops]),
 )
 def test_dense_weight_correct_styles_pass(delta, extra, seed, style):
     side = 2 * delta + 1
@@ -170,15 +169,15 @@ def test_whole_checks_pass_for_reference_answers_on_any_seed(seed, hidden):
             "dense_param_count": impl.dense_param_count,
             "local_param_count": impl.local_param_count,
         },
-        "dense-layer": {"dense_layer": layers.dense_layer},
-        "dense-weight": {"dense_weight_from_kernel": layers.dense_weight_from_kernel},
-        "output-shape": {"output_shape": corr.output_shape},
-        "corr2d": {"corr2d": corr.corr2d_fast},
-        "corr2d-fast": {"corr2d_fast": impl.corr2d_scipy},
-        "corr2d-matmul": {"kernel_matrix": impl.kernel_matrix_reference},
-        "convolve2d": {"convolve2d": corr.conv2d_flipped},
-        "conv2d-layer": {"Conv2D": layers.Conv2D},
-        "kernel-grad": {"kernel_grad": corr.corr2d_fast},
+        "dense-layer": {"dense_layer": impl.dense_layer_einsum},
+        "dense-weight": {"dense_weight_from_kernel": impl.dense_weight_loops},
+        "output-shape": {"output_shape": impl.output_shape},
+        "corr2d": {"corr2d": impl.corr2d_shifts},
+        "corr2d-fast": {"corr2d_fast": impl.corr2d_unfold},
+        "corr2d-matmul": {"kernel_matrix": impl.kernel_matrix_rows},
+        "convolve2d": {"convolve2d": impl.convolve2d_shifts},
+        "conv2d-layer": {"Conv2D": impl.Conv2DFunctional},
+        "kernel-grad": {"kernel_grad": impl.corr2d_shifts},
         "horizontal-kernel": {"K_horizontal": impl.K_horizontal_sobel},
         "directional-kernel": {"directional_edge_kernel": impl.directional_central},
         "second-derivative": {"second_derivative_kernel": impl.second_derivative_kernel},
@@ -196,6 +195,8 @@ def test_whole_checks_pass_for_reference_answers_on_any_seed(seed, hidden):
     [
         ("corr2d", {"corr2d": impl.corr2d_loop}),
         ("conv2d-layer", {"Conv2D": impl.Conv2D}),
+        ("conv2d-layer", {"Conv2D": impl.Conv2DShifts}),
+        ("conv2d-layer", {"Conv2D": impl.Conv2DFunctional}),
         ("train-loop", {"train_kernel": impl.train_kernel}),
         ("horizontal-kernel", {"K_horizontal": impl.K_horizontal}),
         ("recover-kernel", {"recover_kernel": impl.recover_kernel}),

@@ -9,7 +9,6 @@ import checks_impls as impl
 import pytest
 import torch
 
-from convcourse import corr, layers
 from convcourse.checks import EXERCISES, LESSON_EXERCISES, Verdict
 
 ANSWERS = {
@@ -17,14 +16,14 @@ ANSWERS = {
         "dense_param_count": impl.dense_param_count,
         "local_param_count": impl.local_param_count,
     },
-    "dense-layer": {"dense_layer": layers.dense_layer},
-    "dense-weight": {"dense_weight_from_kernel": layers.dense_weight_from_kernel},
-    "output-shape": {"output_shape": corr.output_shape},
-    "corr2d": {"corr2d": corr.corr2d},
-    "corr2d-fast": {"corr2d_fast": corr.corr2d_fast},
-    "corr2d-matmul": {"kernel_matrix": impl.kernel_matrix_reference},
-    "convolve2d": {"convolve2d": corr.conv2d_flipped},
-    "conv2d-layer": {"Conv2D": layers.Conv2D},
+    "dense-layer": {"dense_layer": impl.dense_layer_einsum},
+    "dense-weight": {"dense_weight_from_kernel": impl.dense_weight_loops},
+    "output-shape": {"output_shape": impl.output_shape},
+    "corr2d": {"corr2d": impl.corr2d_loop},
+    "corr2d-fast": {"corr2d_fast": impl.corr2d_shifts},
+    "corr2d-matmul": {"kernel_matrix": impl.kernel_matrix_rows},
+    "convolve2d": {"convolve2d": impl.convolve2d_shifts},
+    "conv2d-layer": {"Conv2D": impl.Conv2DShifts},
     "kernel-grad": {"kernel_grad": impl.kernel_grad},
     "horizontal-kernel": {"K_horizontal": impl.K_horizontal},
     "directional-kernel": {"directional_edge_kernel": impl.directional_edge_kernel},

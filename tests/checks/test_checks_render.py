@@ -68,9 +68,9 @@ def test_no_picture_outside_a_notebook():
 
 def test_large_wrong_output_gets_the_text_fallback():
     def off_at_one_pixel(X, K):
-        from convcourse.corr import corr2d_fast
+        from checks_impls import corr2d_shifts
 
-        Y = corr2d_fast(X.double(), K.double())
+        Y = corr2d_shifts(X.double(), K.double())
         if Y.numel() > 100:
             Y[3, 4] += 7
         return Y

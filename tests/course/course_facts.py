@@ -7,6 +7,7 @@ change to them is deliberate.
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import sys
@@ -81,6 +82,45 @@ EXERCISES = {
 }
 LESSONS = list(TEST_CELLS)
 
+# exercise id -> the rules its answer must follow (the table of the exercise contract; the checks'
+# ``convcourse.checks.rules.EXERCISE_RULES`` must agree).  The speed checks share corr2d-fast's.
+SHIPPED, LIBRARY_CONV, CONV_MODULE, AUTOGRAD = "shipped", "library_conv", "conv_module", "autograd"
+_WRITE_IT = frozenset({SHIPPED, LIBRARY_CONV})
+FORBIDS = {
+    "param-counts": frozenset({SHIPPED}),
+    "dense-layer": _WRITE_IT,
+    "dense-weight": _WRITE_IT,
+    "output-shape": frozenset({SHIPPED}),
+    "corr2d": _WRITE_IT,
+    "convolve2d": _WRITE_IT,
+    "corr2d-fast": _WRITE_IT,
+    "corr2d-speed-pass": _WRITE_IT,
+    "corr2d-speed-full": _WRITE_IT,
+    "corr2d-matmul": _WRITE_IT,
+    "conv2d-layer": frozenset({SHIPPED, CONV_MODULE}),
+    "kernel-grad": frozenset({SHIPPED, AUTOGRAD}),
+    "horizontal-kernel": frozenset({SHIPPED}),
+    "second-derivative": frozenset({SHIPPED}),
+    "min-kernel-size": frozenset({SHIPPED}),
+    "blur-kernel": frozenset({SHIPPED}),
+    "directional-kernel": frozenset({SHIPPED}),
+    "train-loop": frozenset({SHIPPED}),
+    "recover-kernel": frozenset({SHIPPED}),
+}
+# How an exercise's "**Rules:**" paragraph states each rule: the phrase that names the rule (it
+# must not appear for a rule the exercise does not have), then what the paragraph must mention.
+RULE_WORDING = {
+    SHIPPED: ("ships with the course or with d2l", ("`convcourse`", "d2l")),
+    LIBRARY_CONV: (
+        "no library convolution",
+        ("`F.conv2d`", "`torch.conv", "`nn.Conv", "scipy", "`numpy.convolve`"),
+    ),
+    CONV_MODULE: ("no convolution module", ("`nn.Conv2d`", "base class", "submodule")),
+    AUTOGRAD: ("no autograd", ("`.backward()`", "`torch.autograd`", "`.grad`")),
+}
+# Modules that hold the course's answers or the instructor's tools: no lesson imports them.
+ANSWER_MODULES = ("convcourse.corr", "convcourse.layers", "convcourse.instructor")
+
 # Markers of instructor-only regions (nbgrader's defaults).
 REGION_MARKERS = (
     "BEGIN SOLUTION",
@@ -139,6 +179,74 @@ def defined_names(source: str) -> set[str]:
     """Top-level names a code cell defines (functions, classes, plain assignments)."""
     pattern = r"^(?:def|class)\s+([A-Za-z_]\w*)|^([A-Za-z_]\w*)\s*="
     return {a or b for a, b in re.findall(pattern, source, flags=re.MULTILINE)}
+
+
+def top_level_names(source: str) -> set[str]:
+    """Every name a code cell binds in the notebook's namespace, found with ``ast``.
+
+    Definitions, assignments (tuple unpacking, augmented, annotated, walrus), imports, loop and
+    ``with`` targets and exception names count, also inside top-level ``if``/``for``/``with``/
+    ``try`` blocks (they run at top level); the bodies of functions, classes and lambdas do not.
+    """
+    names: set[str] = set()
+
+    def targets(node):
+        if isinstance(node, ast.Name):
+            names.add(node.id)
+        elif isinstance(node, ast.Starred):
+            targets(node.value)
+        elif isinstance(node, (ast.Tuple, ast.List)):
+            for elt in node.elts:
+                targets(elt)
+
+    def visit(node):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+            for part in [*node.decorator_list, *getattr(node, "bases", [])]:
+                visit(part)
+            return
+        if isinstance(node, ast.Lambda):
+            return
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                names.add(alias.asname or alias.name.split(".")[0])
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                targets(target)
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.NamedExpr)):
+            targets(node.target)
+        elif isinstance(node, (ast.For, ast.AsyncFor)):  # not comprehensions: own scope
+            targets(node.target)
+        elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+            targets(node.optional_vars)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(ast.parse(source))
+    return names
+
+
+def imported_modules(source: str) -> set[str]:
+    """The modules a code cell imports, dotted (``from a import b`` gives ``a`` and ``a.b``)."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def solution_names() -> set[str]:
+    """The names the answer cells of the instructor notebooks define at top level."""
+    names = set()
+    for lesson in LESSONS:
+        for cell in graded_cells(read(source_path(lesson)), "solution"):
+            names |= top_level_names(cell.source)
+    return names
 
 
 def tool_env() -> dict[str, str]:

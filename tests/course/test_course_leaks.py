@@ -1,6 +1,8 @@
-"""Nothing a student receives contains solutions, hidden tests or rubrics.
+"""Nothing a student receives contains solutions, hidden tests, rubrics or the course's answers.
 
 The student release (``notebooks/``) is read as raw text, so nothing can hide in metadata either.
+Outside the answer cells, no lesson defines a name an answer defines (a teaching cell must not
+implement an exercise) or imports the course's reference implementations or instructor tools.
 (Feedback files are checked by the nbgrader round trip, test_course_roundtrip.py.)
 """
 
@@ -8,17 +10,21 @@ from __future__ import annotations
 
 import pytest
 from course_facts import (
+    ANSWER_MODULES,
     INDEX,
     LESSONS,
     NOTEBOOKS,
     REGION_MARKERS,
     SOLUTIONS,
     graded_cells,
+    imported_modules,
     nbgrader,
     read,
     region,
     release_path,
+    solution_names,
     source_path,
+    top_level_names,
 )
 
 
@@ -88,3 +94,45 @@ def test_every_released_notebook_comes_from_a_source():
     )
     assert released == sources
     assert (NOTEBOOKS / INDEX).is_file()
+
+
+RELEASED = [NOTEBOOKS / INDEX] + [release_path(lesson) for lesson in LESSONS]
+SOURCES = [SOLUTIONS / INDEX] + [source_path(lesson) for lesson in LESSONS]
+
+
+def test_the_names_answers_define_are_found():
+    # The exercise contract's symbols are among them (and the finder sees nested bindings).
+    names = solution_names()
+    assert {"corr2d", "corr2d_fast", "Conv2D", "K_horizontal", "train_kernel"} <= names
+    found = top_level_names("if ok:\n    corr2d = f\nfor (a, b) in z:\n    pass\n")
+    assert {"corr2d", "a", "b"} <= found
+    assert "inner" not in top_level_names("def g():\n    inner = 1\n")
+
+
+@pytest.mark.parametrize("path", RELEASED, ids=lambda p: p.stem)
+def test_released_code_outside_answer_cells_defines_no_answer_name(path):
+    answers = solution_names()
+    nb = read(path)
+    solutions = graded_cells(nb, "solution")
+    offending = {}
+    for cell in nb.cells:
+        if cell.cell_type != "code" or cell in solutions:
+            continue
+        defined = top_level_names(cell.source) & answers
+        if defined:
+            offending[cell.id] = sorted(defined)
+    assert not offending, f"teaching or test cells define exercise answers: {offending}"
+
+
+@pytest.mark.parametrize("path", RELEASED + SOURCES, ids=lambda p: f"{p.parts[-3]}-{p.stem}")
+def test_no_lesson_imports_the_course_answers_or_instructor_tools(path):
+    nb = read(path)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        for module in imported_modules(cell.source):
+            assert not module.startswith(ANSWER_MODULES), f"{cell.id} imports {module}"
+    text = path.read_text(encoding="utf-8")
+    for module in ANSWER_MODULES:
+        assert module not in text
+    assert "from convcourse import corr" not in text and "corr.corr2d" not in text

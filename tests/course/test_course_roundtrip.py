@@ -10,6 +10,8 @@ the scores are read back through nbgrader's ``Gradebook`` API.
 - realistic wrong answers get exactly the partial scores expected: the one exercise they break
   loses its points, nothing else does;
 - an answer hard-coded to the visible test cases passes the visible check but not the hidden one;
+- the demonstration cells that use a student's answer run clean without it: they say which
+  exercise to write first instead of failing (and say nothing when the answer is there);
 - no feedback file contains hidden tests, and students' feedback contains no rubric.
 
 Two course directories are graded side by side (about 5 s of start-up per submission, plus
@@ -280,3 +282,43 @@ def test_feedback_shows_no_hidden_tests_and_no_rubric(courses):
             leaked = [s for s in secrets if s in text]
             leaked += [w for w in ("Model answer", "Rubric") if w in text]
             assert not leaked, f"{path}: {leaked[:3]}"
+
+
+READY_MESSAGE = "This cell uses your "
+# The one demonstration that needs code the instructor version does not hold either: the
+# student's lesson 2 functions, pasted into lesson 3.
+NEEDS_PASTED_CODE = {"l03-ex3-timing"}
+
+
+def demo_cells(course: Path, student: str, lesson: str):
+    """(cell, printed text) of the autograded notebook's cells that are neither answers nor
+    graded tests."""
+    path = course / "autograded" / student / lesson / f"{lesson}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or meta.get("solution") or meta.get("grade"):
+            continue
+        printed = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+        yield cell, printed
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_demonstrations_without_the_answers_say_what_to_write_first(courses, lesson):
+    uses_answers = 0
+    for cell, printed in demo_cells(courses[lesson], "untouched", lesson):
+        errors = [f"{o.ename}: {o.evalue}" for o in cell.outputs if o.output_type == "error"]
+        assert not errors, f"{cell.get('id')}: {errors}"
+        if "ready(" in cell.source:
+            uses_answers += 1
+            todo = "paste it" if cell.get("id") in NEEDS_PASTED_CODE else "write it first"
+            assert READY_MESSAGE in printed and todo in printed, cell.get("id")
+    assert uses_answers >= (0 if lesson == "05_learning_a_kernel" else 1)
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_demonstrations_with_the_answers_run_them(courses, lesson):
+    for cell, printed in demo_cells(courses[lesson], "instructor", lesson):
+        assert not [o for o in cell.outputs if o.output_type == "error"], cell.get("id")
+        if "ready(" in cell.source:
+            assert (READY_MESSAGE in printed) == (cell.get("id") in NEEDS_PASTED_CODE), printed

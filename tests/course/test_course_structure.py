@@ -7,11 +7,13 @@ import re
 import pytest
 from course_facts import (
     EXERCISES,
+    FORBIDS,
     FREE_RESPONSE,
     INDEX,
     LESSONS,
     NOTEBOOKS,
     ROOT,
+    RULE_WORDING,
     SOLUTIONS,
     TEST_CELLS,
     defined_names,
@@ -160,3 +162,122 @@ def test_the_checks_called_exist_and_name_the_same_symbols(lesson):
             assert callable(getattr(checks, name, None)), f"convcourse.checks.{name} is missing"
         if hasattr(checks, "EXERCISES"):
             assert tuple(checks.EXERCISES[exercise].symbols) == names
+
+
+def rules_paragraph(text: str) -> str:
+    """The paragraph of a markdown cell that starts with ``**Rules:**`` (the only one)."""
+    paragraphs = [p for p in re.split(r"\n\s*\n", text) if p.lstrip().startswith("**Rules:**")]
+    assert len(paragraphs) == 1, f"one **Rules:** paragraph, found {len(paragraphs)}"
+    return " ".join(paragraphs[0].split())
+
+
+def statement_of(nb, exercise: str) -> str:
+    """The markdown cell that states an exercise: the last one before its answer cell."""
+    index = next(i for i, c in enumerate(nb.cells) if nbgrader(c).get("grade_id") == exercise)
+    return next(c for c in reversed(nb.cells[:index]) if c.cell_type == "markdown").source
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_every_exercise_states_exactly_its_rules(lesson):
+    nb = read(source_path(lesson))
+    for exercise in EXERCISES[lesson]:
+        rules = rules_paragraph(statement_of(nb, exercise))
+        for rule, (phrase, mentions) in RULE_WORDING.items():
+            if rule in FORBIDS[exercise]:
+                assert phrase in rules, f"{exercise}: the rules say {phrase!r}"
+                missing = [m for m in mentions if m not in rules]
+                assert not missing, f"{exercise}: the {rule} rule names {missing}"
+            else:
+                assert phrase not in rules, f"{exercise} does not forbid {rule}: {rules}"
+
+
+def test_the_rules_table_is_the_checks_table():
+    # The checks enforce the rules the lessons state: the same table.
+    rules = pytest.importorskip("convcourse.checks.rules")
+    assert dict(rules.EXERCISE_RULES) == FORBIDS
+    checks = pytest.importorskip("convcourse.checks")
+    exercises = {**checks.EXERCISES, **{e.id: e for e in checks.SPEED_EXERCISES.values()}}
+    for exercise, forbids in FORBIDS.items():
+        if hasattr(exercises[exercise], "forbids"):
+            assert exercises[exercise].forbids == forbids, exercise
+
+
+def test_index_explains_the_rules_and_how_they_are_enforced():
+    text = "\n".join(c.source for c in read(SOLUTIONS / INDEX).cells if c.cell_type == "markdown")
+    flat = " ".join(text.split())
+    assert "**Rules:**" in flat
+    for phrase in ("Nothing that ships with the course or with d2l", "No library convolution"):
+        assert phrase in flat
+    assert "No convolution module" in flat and "No autograd" in flat
+    for name in ("d2l.corr2d", "d2l.sgd", "d2l.squared_loss", "d2l.SGD", "d2l.Trainer"):
+        assert f"`{name}`" in flat
+    assert "earns no points for that exercise" in flat
+
+
+# Lessons whose teaching cells and answers use PyTorch's cross-correlation through the setup
+# cell's wrapper; lesson 2 has the students build their own and offers no such wrapper.
+WRAPPER_LESSONS = [
+    "01_dense_to_conv",
+    "03_conv_layer",
+    "04_kernels_as_detectors",
+    "05_learning_a_kernel",
+]
+
+
+def setup_function_source(lesson: str, name: str) -> str | None:
+    """The source of the function ``name`` defined in a lesson's setup cell (first code cell)."""
+    import ast
+
+    nb = read(source_path(lesson))
+    setup = next(c for c in nb.cells if c.cell_type == "code")
+    tree = ast.parse(setup.source)
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == name:
+            return ast.get_source_segment(setup.source, node)
+    return None
+
+
+def test_the_setup_cells_define_one_documented_torch_corr2d():
+    sources = {lesson: setup_function_source(lesson, "torch_corr2d") for lesson in LESSONS}
+    assert sources.pop("02_cross_correlation") is None
+    assert set(sources) == set(WRAPPER_LESSONS) and None not in sources.values()
+    assert len(set(sources.values())) == 1, "the same wrapper in every lesson"
+    source = sources[WRAPPER_LESSONS[0]]
+    assert "F.conv2d" in source and '"""' in source
+    for lesson in ("03_conv_layer", "04_kernels_as_detectors", "05_learning_a_kernel"):
+        intro = read(source_path(lesson)).cells[0].source
+        assert "`torch_corr2d(X, K)`" in intro and "lesson 2" in intro, "the text says why"
+
+
+def test_torch_corr2d_is_a_cross_correlation_that_autograd_goes_through():
+    import torch
+    import torch.nn.functional as F
+
+    namespace = {"torch": torch, "F": F}
+    exec(setup_function_source(WRAPPER_LESSONS[0], "torch_corr2d"), namespace)
+    torch_corr2d = namespace["torch_corr2d"]
+
+    def by_hand(X, K):
+        """Y[i, j] = sum_ab K[a, b] X[i + a, j + b], in float64."""
+        h, w = K.shape
+        Y = torch.zeros(X.shape[0] - h + 1, X.shape[1] - w + 1, dtype=torch.float64)
+        for i in range(Y.shape[0]):
+            for j in range(Y.shape[1]):
+                Y[i, j] = (X[i : i + h, j : j + w].double() * K.double()).sum()
+        return Y
+
+    gen = torch.Generator().manual_seed(0)
+    shapes = [((3, 3), (2, 2)), ((4, 7), (1, 3)), ((6, 5), (3, 2)), ((2, 3), (2, 3))]
+    for X_shape, K_shape in shapes:
+        for dtype in (torch.float32, torch.float64, torch.int64):
+            X = torch.randint(-5, 6, X_shape, generator=gen).to(dtype)
+            K = torch.randint(-3, 4, K_shape, generator=gen).to(dtype)
+            Y = torch_corr2d(X, K)
+            assert Y.is_floating_point() and Y.shape == by_hand(X, K).shape
+            assert torch.allclose(Y.double(), by_hand(X, K)), (X_shape, K_shape, dtype)
+    # Mixed dtypes promote; the gradient reaches the kernel (lessons 3 and 5 train through it).
+    X = torch.randn(5, 6, generator=gen, dtype=torch.float64)
+    K = torch.randn(2, 3, generator=gen, requires_grad=True)
+    dY = torch.randn(4, 4, generator=gen, dtype=torch.float64)
+    (torch_corr2d(X, K) * dY).sum().backward()
+    assert torch.allclose(K.grad.double(), by_hand(X, dY), atol=1e-5)

