@@ -62,7 +62,11 @@ ANSWERS = {
         "    return out\n",
     ],
     "convolve2d": [
-        "def convolve2d(X, K):\n    return corr.corr2d_fast(X, torch.flip(K, dims=(0, 1)))\n",
+        "def convolve2d(X, K):\n"
+        "    K = torch.flip(K, dims=(0, 1))\n"
+        "    h, w = K.shape\n"
+        "    o_h, o_w = X.shape[0] - h + 1, X.shape[1] - w + 1\n"
+        "    return sum(K[a, b] * X[a:a + o_h, b:b + o_w] for a in range(h) for b in range(w))\n",
         "def convolve2d(X, K):\n    return corr2d(X, K.flip(0).flip(1))\n",
     ],
     "corr2d-fast": [
@@ -98,7 +102,7 @@ ANSWERS = {
 MISTAKES = {
     "output-shape": "def output_shape(X_shape, K_shape):\n"
     "    return (X_shape[0] - K_shape[0], X_shape[1] - K_shape[1])\n",
-    "convolve2d": "def convolve2d(X, K):\n    return corr.corr2d_fast(X, K)\n",
+    "convolve2d": "def convolve2d(X, K):\n    return corr2d(X, K)\n",  # forgot the flip
 }
 
 

@@ -79,14 +79,25 @@ class NotebookSpec:
     kernelspec: dict
     metadata: dict
     # The released text of the code cells before the first tracked cell: the same in every
-    # honest submission, so a worker slot runs them once (see worker._run_prelude).
+    # honest submission, so a worker slot runs them once (see inside/runner.run_prelude).
     prelude: list[str] = field(default_factory=list)
+    # The released text of every code cell (instructor code, answer stubs): a submitted cell
+    # with exactly this text is the instructor's, not evidence of anything (scan.py).
+    released_code: list[str] = field(default_factory=list)
 
     def cell(self, grade_id: str) -> CellSpec | None:
         for c in self.cells:
             if c.grade_id == grade_id:
                 return c
         return None
+
+    def answer_cell(self, test_grade_id: str) -> CellSpec | None:
+        """The answer (solution) cell a test cell checks: the nearest one above it."""
+        test = self.cell(test_grade_id)
+        if test is None:
+            return None
+        above = [c for c in self.cells if c.role == "solution" and c.position < test.position]
+        return max(above, key=lambda c: c.position) if above else None
 
     @property
     def auto_max_score(self) -> float:
@@ -206,6 +217,9 @@ def slot_setup(layout: CourseLayout, assignment_id: str) -> tuple[tuple[str, ...
         for name in _source_imports(source):
             if name not in imports:
                 imports.append(name)
+        # torch.optim imports torch._dynamo at its first step (seconds): once per slot, then.
+        if "torch.optim" in source and "torch._dynamo" not in imports:
+            imports.append("torch._dynamo")
     return tuple(imports), tuple(prelude)
 
 
@@ -304,8 +318,15 @@ def _notebook_spec(name: str, nb, config, registry: dict[str, str]) -> NotebookS
         if cell.cell_type == "code":
             prelude.append(cell.source)
     metadata = {"_imports": imports}
+    released_code = [c.source for c in nb.cells if c.cell_type == "code"]
     return NotebookSpec(
-        name, cells, tests, dict(nb.metadata.get("kernelspec", {})), metadata, prelude
+        name,
+        cells,
+        tests,
+        dict(nb.metadata.get("kernelspec", {})),
+        metadata,
+        prelude,
+        released_code,
     )
 
 
@@ -368,7 +389,7 @@ def parse_test_cell(notebook: str, grade_id: str, source: str, registry) -> list
 
 
 def _notebook_imports(nb) -> list[str]:
-    """Modules imported by the code cells (for preloading)."""
+    """Modules imported by the code cells (for preloading; as :func:`slot_setup` finds them)."""
     found: list[str] = []
     for cell in nb.cells:
         if cell.cell_type != "code":
@@ -376,6 +397,8 @@ def _notebook_imports(nb) -> list[str]:
         for name in _source_imports(cell.source):
             if name not in found:
                 found.append(name)
+        if "torch.optim" in cell.source and "torch._dynamo" not in found:
+            found.append("torch._dynamo")
     return found
 
 

@@ -34,6 +34,7 @@ from convcourse.instructor.assignment import (
     source_fingerprint,
 )
 from convcourse.instructor.gradebook import GradebookWriter
+from convcourse.instructor.ingest_record import SubmissionTime, submission_times
 from convcourse.instructor.layout import SAFE_ID, ConfigError, CourseLayout
 from convcourse.instructor.sandbox import DEFAULT_PRELOAD, Limits, Sandbox
 from convcourse.instructor.task import (
@@ -102,16 +103,21 @@ def write_json_atomic(path: Path, data) -> None:
     os.replace(tmp, path)
 
 
-def read_submission(folder: Path) -> tuple[dict[str, bytes], str, list[str], str | None]:
+def read_submission(
+    folder: Path, when: SubmissionTime | None = None
+) -> tuple[dict[str, bytes], str, list[str], str | None]:
     """Files of a submission folder (regular files only, bounded), their hash, notes, timestamp.
 
     The folder is only read: symbolic links (which could point at the grader's secrets) and
-    special files are skipped and noted.
+    special files are skipped and noted.  The timestamp is ``when``'s: the grader's own record
+    of the submission, kept outside ``submitted/`` by ``convcourse ingest``
+    (:func:`~convcourse.instructor.ingest_record.submission_times`).  A ``timestamp.txt`` in
+    the folder was written by whoever handed it in, so it is never believed (skipped, noted).
+    The hash covers the record too, so a corrected time or late flag is recorded again.
     """
     files: dict[str, bytes] = {}
     notes: list[str] = []
     total = 0
-    timestamp = None
     if folder.is_dir():
         for root, dirs, names in os.walk(folder, followlinks=False):
             dirs[:] = sorted(d for d in dirs if d not in (".ipynb_checkpoints", "__pycache__"))
@@ -122,7 +128,10 @@ def read_submission(folder: Path) -> tuple[dict[str, bytes], str, list[str], str
                     notes.append(f"{rel} skipped (not a regular file)")
                     continue
                 if rel == "timestamp.txt":
-                    timestamp = path.read_text(encoding="utf-8", errors="replace").strip()[:64]
+                    notes.append(
+                        "timestamp.txt ignored (the submission time comes from the ingest "
+                        "record, never from the submitted files)"
+                    )
                     continue
                 size = path.stat().st_size
                 if len(files) >= MAX_SUBMISSION_FILES or total + size > MAX_SUBMISSION_BYTES:
@@ -133,7 +142,16 @@ def read_submission(folder: Path) -> tuple[dict[str, bytes], str, list[str], str
     digest = hashlib.sha256()
     for rel in sorted(files):
         digest.update(rel.encode() + b"\0" + hashlib.sha256(files[rel]).digest())
-    return files, digest.hexdigest()[:24], notes, timestamp or None
+    if when is not None:
+        digest.update(b"\0when\0" + json.dumps(when.as_json(), sort_keys=True).encode())
+    return files, digest.hexdigest()[:24], notes, when.timestamp if when else None
+
+
+def _note_time(result: dict, when: SubmissionTime | None) -> None:
+    """Say in the results where the submission time came from ("lms", "file" or None) and
+    what the LMS's late flag was (None: the LMS said nothing), for the grades export."""
+    result["timestamp_source"] = when.source if when else None
+    result["late"] = when.late if when else None
 
 
 class _Journal:
@@ -186,7 +204,10 @@ def autograde(layout: CourseLayout, assignment_id: str, options: BatchOptions) -
     else:
         students = known
     summary = BatchSummary(assignment_id)
-    read = {s: read_submission(layout.submission_dir(s, assignment_id)) for s in students}
+    times = submission_times(layout, assignment_id)
+    read = {
+        s: read_submission(layout.submission_dir(s, assignment_id), times.get(s)) for s in students
+    }
     fingerprint = source_fingerprint(layout, assignment_id)
     done_before = {
         s
@@ -253,6 +274,7 @@ def autograde(layout: CourseLayout, assignment_id: str, options: BatchOptions) -
         bar = _progress(len(tasks), assignment_id, options.progress)
         try:
             for task, notes, outcome in results:
+                _note_time(outcome.result, times.get(task.student_id))
                 _finish(layout, spec, writer, journal, task, notes, outcome, summary)
                 bar.update(1)
         finally:
@@ -295,14 +317,54 @@ def _progress(total: int, label: str, enabled: bool):
     )
 
 
+class DiskFull(OSError):
+    """The disk holding the course folder or the gradebook is full: the batch stops here."""
+
+
 def _finish(layout, spec: AssignmentSpec, writer, journal, task, notes, outcome, summary) -> None:
+    """Record one outcome so that the gradebook, the autograded notebook and the results file
+    agree, whatever fails: everything is serialised first (a notebook that cannot be written
+    becomes this submission's grader failure, never the batch's), then written in the order
+    autograded notebook, gradebook, results file.  The results file is the "done" mark: a crash
+    between any two writes leaves a submission without it, which the next run regrades and
+    rewrites whole."""
     result = outcome.result
     if notes:
         extra = "; ".join(notes)
         result["status_detail"] = "; ".join(d for d in (result["status_detail"], extra) if d)
-    writer.record(spec, task.student_id, outcome.grades, task.timestamp)
-    _write_autograded(layout, spec, task, outcome)
-    write_json_atomic(layout.results_file(spec.assignment_id, task.student_id), result)
+    # What ingest knew about the time survives a grader failure below.
+    kept = {k: result[k] for k in ("timestamp_source", "late") if k in result}
+    try:
+        # Student text (outputs, error messages) may hold what UTF-8 cannot store.
+        outcome.autograded = _scrub(outcome.autograded)
+        result = outcome.result = _scrub(result)
+        texts = _autograded_texts(outcome)
+        results_text = _json_text(result)
+    except Exception as exc:  # noqa: BLE001 - unwritable content: this submission's problem
+        outcome = _grader_failure(task, exc, "the grader could not write its results")
+        result = outcome.result
+        result.update(kept)
+        texts, results_text = {}, _json_text(result)
+    try:
+        _write_autograded(layout, spec, task, texts)
+        try:
+            writer.record(spec, task.student_id, outcome.grades, task.timestamp)
+        except Exception as exc:  # noqa: BLE001 - one submission's record must not stop the rest
+            if _disk_full(exc):
+                raise DiskFull(28, f"the gradebook's disk is full: {exc}"[:300]) from None
+            outcome = _grader_failure(task, exc, "the gradebook refused this submission")
+            result = outcome.result
+            result.update(kept)
+            results_text = _json_text(result)
+        _write_text_atomic(layout.results_file(spec.assignment_id, task.student_id), results_text)
+    except DiskFull:
+        raise
+    except OSError as exc:
+        if _disk_full(exc):
+            raise DiskFull(
+                exc.errno, f"the disk is full while recording {task.student_id}: {exc.strerror}"
+            ) from None
+        raise
     summary.graded[task.student_id] = result["status"]
     summary.details[task.student_id] = result["status_detail"]
     journal.write(
@@ -315,23 +377,74 @@ def _finish(layout, spec: AssignmentSpec, writer, journal, task, notes, outcome,
     )
 
 
-def _write_autograded(layout, spec, task: GradeTask, outcome: TaskOutcome) -> None:
+def _scrub(value):
+    """``value`` with every lone surrogate in its strings replaced (U+FFFD)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+            return value
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    if isinstance(value, dict):
+        return {_scrub(k): _scrub(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    return value
+
+
+def _disk_full(exc: BaseException) -> bool:
+    import errno
+
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if "database or disk is full" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _json_text(data) -> str:
+    return json.dumps(data, indent=1, ensure_ascii=False, sort_keys=False) + "\n"
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _autograded_texts(outcome: TaskOutcome) -> dict[str, str]:
+    """Each autograded notebook as the text nbformat writes (raises if it cannot be written)."""
     import nbformat
 
+    texts = {}
+    for name, nb in outcome.autograded.items():
+        text = nbformat.writes(nbformat.from_dict(nb), version=4)
+        text.encode("utf-8")  # a lone surrogate fails here, before anything is written
+        texts[name] = text
+    return texts
+
+
+def _write_autograded(layout, spec, task: GradeTask, texts: dict[str, str]) -> None:
     folder = layout.autograded_dir(task.student_id, spec.assignment_id)
     folder.mkdir(parents=True, exist_ok=True)
-    for name, nb in outcome.autograded.items():
-        node = nbformat.from_dict(nb)
-        text = nbformat.writes(node, version=4)
-        path = folder / f"{name}.ipynb"
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+    for name, text in texts.items():
+        _write_text_atomic(folder / f"{name}.ipynb", text)
     for name in spec.notebooks:
-        if name not in outcome.autograded:
+        if name not in texts:
             (folder / f"{name}.ipynb").unlink(missing_ok=True)
     if task.timestamp:
-        (folder / "timestamp.txt").write_text(task.timestamp + "\n", encoding="utf-8")
+        _write_text_atomic(folder / "timestamp.txt", task.timestamp + "\n")
 
 
 # -------------------------------------------------------------------------------- executors
@@ -426,9 +539,11 @@ def _dask_results(tasks, options: BatchOptions, preload):
             client.close()
 
 
-def _grader_failure(task: GradeTask, exc: BaseException) -> TaskOutcome:
+def _grader_failure(
+    task: GradeTask, exc: BaseException, what: str = "the grader failed"
+) -> TaskOutcome:
     """An outcome for a submission the grader itself failed on (retried by the next run)."""
-    detail = f"the grader failed: {type(exc).__name__}: {exc}"
+    detail = f"{what}: {type(exc).__name__}: {str(exc)[:500]}"
     result = {
         "schema": 1,
         "assignment_id": task.spec.assignment_id,
@@ -440,7 +555,8 @@ def _grader_failure(task: GradeTask, exc: BaseException) -> TaskOutcome:
         "duration_s": 0.0,
         "graded_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "notebooks": {},
-        "flags": [],
+        "evidence": [],
+        "withheld": [],
         "submission_hash": task.submission_hash,
         "spec_fingerprint": task.spec.fingerprint,
         "grader_version": GRADER_VERSION,

@@ -1,5 +1,5 @@
 """``convcourse``: the instructor's command line (release, ingest, autograde, feedback, export,
-report, status, doctor).
+report, status, doctor, kit).
 
 Exit codes: 0 everything worked; 1 the command ran but some submissions or files had problems
 (each one is recorded with a specific status); 2 usage or configuration error (unknown
@@ -82,8 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Read a folder or the zip exported by Canvas or Moodle (or a plain "
         "<student>/<notebook>.ipynb layout) and store each student's files in "
         "submitted/<student>/<assignment>/. The input is never modified; zip-slip, zip bombs, "
-        "links and oversized files are refused with a note. Exit 1 when some files were "
-        "refused.",
+        "links and oversized files are refused with a note. People are told apart by their LMS "
+        "id: two people never share a folder. Submission times come only from the LMS (--times) "
+        "or, for plain folders and zips, from the files' own times; a timestamp.txt a student "
+        "wrote is ignored. Exit 1 when some files were refused or ids needed a warning.",
         formatter_class=_Formatter,
     )
     _common(p, db=False)
@@ -105,6 +107,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["name", "lms-id"],
         default="name",
         help="student id from the LMS name or from the LMS numeric id",
+    )
+    p.add_argument(
+        "--times",
+        type=Path,
+        metavar="CSV",
+        help="the LMS's submission times: an id column (lms_id, user_id, participant_id, "
+        "identifier or student_id), submitted_at (ISO 8601 with UTC offset), optional late",
     )
     p.add_argument("--max-file-mb", type=float, default=32.0, help="largest file accepted")
     p.add_argument(
@@ -216,6 +225,28 @@ def build_parser() -> argparse.ArgumentParser:
         "and run a tiny notebook in it. Exit 2 when isolation is unavailable.",
         formatter_class=_Formatter,
     )
+
+    p = sub.add_parser(
+        "kit",
+        help="write the student edition (no solutions, no instructor tools) as a git repository",
+        description="Write the student edition of the course into FOLDER: the released "
+        "notebooks, the student package (convcourse/ without convcourse/instructor/), "
+        "course.py, the lock file, the students' Jupyter settings, a student README and "
+        "pyproject.toml. It is audited first (no solution, hidden test or mark scheme line, no "
+        "answer's name defined outside the answer cells, notebooks/ in sync with solutions/) "
+        "and committed as 'convcourse kit' when something changed. FOLDER must be new, empty "
+        "(a .git alone is fine) or an earlier kit (it holds .convcourse-kit); anything else is "
+        "refused untouched. A rebuild removes only files an earlier build wrote. With --check, "
+        "write nothing and exit 1 listing the files that differ, are missing or are extra.",
+        formatter_class=_Formatter,
+    )
+    _common(p, db=False)
+    p.add_argument("folder", nargs="?", type=Path, help="the kit folder")
+    p.add_argument("--zip", type=Path, metavar="FILE", help="also (or only) write a zip file")
+    p.add_argument(
+        "--check", action="store_true", help="only check that FOLDER is an up-to-date kit"
+    )
+    p.add_argument("--no-git", action="store_true", help="write the files but do not commit")
     return parser
 
 
@@ -250,6 +281,7 @@ def _cmd_ingest(args) -> int:
         lms=args.lms,
         roster=args.roster,
         id_from=args.id_from,
+        times=args.times,
         limits=IngestLimits(max_file_mb=args.max_file_mb, max_total_mb=args.max_total_mb),
         dry_run=args.dry_run,
     )
@@ -368,6 +400,14 @@ def _cmd_status(args) -> int:
         if data.get("status_detail"):
             line += f"  {data['status_detail']}"
         problems += data.get("status") != "graded"
+        withheld = data.get("withheld") or []
+        if withheld:
+            # Evidence of tampering: the points are the instructor's call, in the formgrader.
+            problems += 1
+            first = next(iter(data.get("evidence") or []), {})
+            line += f"\n{'':24} REVIEW: {len(withheld)} test(s) withheld ({', '.join(withheld)})"
+            if first:
+                line += f": {str(first.get('what', ''))[:160]}"
         print(line)
     return EXIT_PROBLEMS if problems else EXIT_OK
 
@@ -380,6 +420,16 @@ def _cmd_doctor(args) -> int:
         print(f"isolation unavailable: {problem}")
         return EXIT_USAGE
     print("bubblewrap, namespaces and libseccomp: available")
+    from convcourse.instructor.memcap import memory_cgroup_problem
+
+    memory = memory_cgroup_problem()
+    print(
+        "memory cgroups: one per submission (caps everything it holds)"
+        if memory is None
+        else f"memory cgroups: unavailable ({memory}); memory is capped by the address-space "
+        "limit, the seccomp filter (no memfd, no System V shared memory) and the size-limited "
+        "scratch folder"
+    )
     with Sandbox(sandboxed=True) as box:
         print(
             f"sandbox started (preloading took {box.info.get('preload_s')} s, "
@@ -398,12 +448,48 @@ def _cmd_doctor(args) -> int:
             "files": {},
             "env": {},
         }
-        record = box.run(request, lambda step: None, Limits(timeout_s=20))
+        record = box.run(request, None, Limits(timeout_s=20))
     for _, frame in record.frames:
         if isinstance(frame, dict) and frame.get("t") == "cell":
             for out in frame.get("outputs", []):
                 print("  sandbox says:", str(out.get("text", "")).strip().replace("\n", " | "))
     print("sandboxed grading works")
+    return EXIT_OK
+
+
+def _cmd_kit(args) -> int:
+    from convcourse.instructor.kit import KitError, build_kit, differences, write_kit, write_zip
+
+    if args.folder is None and (args.check or args.zip is None):
+        raise ConfigError("give the kit FOLDER (or --zip FILE)")
+    try:
+        files = build_kit(args.course)
+        if args.check:
+            diff = differences(files, args.folder)
+            if diff.stale:
+                print(f"{args.folder} is not the current kit:", file=sys.stderr)
+                print("\n".join(f"  {line}" for line in diff.lines()), file=sys.stderr)
+                print("Run `convcourse kit FOLDER` to rebuild it.", file=sys.stderr)
+                return EXIT_PROBLEMS
+            print(f"{args.folder} is up to date ({len(files)} files)")
+            return EXIT_OK
+        if args.folder is not None:
+            result = write_kit(files, args.folder, args.course, git=not args.no_git)
+            print(
+                f"{args.folder}: {len(files)} files, {len(result.written)} written, "
+                f"{len(result.removed)} removed"
+                + (f", commit {result.commit[:12]}" if result.commit else ", nothing to commit")
+            )
+            if result.left_alone:
+                print(
+                    "not part of the kit, left alone and not committed: "
+                    + ", ".join(result.left_alone),
+                    file=sys.stderr,
+                )
+        if args.zip is not None:
+            print(write_zip(files, args.zip))
+    except (KitError, FileNotFoundError) as exc:
+        raise ConfigError(str(exc)) from None
     return EXIT_OK
 
 
@@ -416,6 +502,7 @@ COMMANDS = {
     "report": _cmd_report,
     "status": _cmd_status,
     "doctor": _cmd_doctor,
+    "kit": _cmd_kit,
 }
 
 
@@ -430,6 +517,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; run the same command again to resume", file=sys.stderr)
         return 130
+    except OSError as exc:
+        import errno
+
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        # One clear line: what is recorded stays consistent, and the same command resumes.
+        print(
+            f"convcourse {args.command}: no space left on the disk ({exc.strerror or exc}); "
+            "free some space and run the same command again",
+            file=sys.stderr,
+        )
+        return EXIT_PROBLEMS
 
 
 if __name__ == "__main__":

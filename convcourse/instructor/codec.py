@@ -121,7 +121,10 @@ def encode(value, *, max_bytes: int = 64 * 2**20) -> bytes:
 
     tree = walk(value, 0)
     header = json.dumps(tree, allow_nan=True, ensure_ascii=False, separators=(",", ":"))
-    head = header.encode("utf-8")
+    try:
+        head = header.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (a student printed one): JSON escapes it
+        head = json.dumps(tree, allow_nan=True, separators=(",", ":")).encode("ascii")
     out = b"".join([MAGIC, _U32.pack(len(head)), head, *blobs])
     if len(out) > max_bytes:
         raise CodecError(f"message larger than {max_bytes} bytes")

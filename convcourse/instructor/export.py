@@ -7,13 +7,27 @@ pages and the report are built from these records; ``export_grades`` writes them
 
 The CSV starts with the columns of ``nbgrader export``, in its order and with its meaning
 (``assignment, duedate, timestamp, student_id, last_name, first_name, email, raw_score,
-late_submission_penalty, score, max_score``), then adds ``seconds_late, auto_score,
-manual_score, extra_credit, needs_manual_grade, status, status_detail, duration_s``.  As with
-``nbgrader export`` every student of the gradebook has a row for every assignment (score 0 and
-status ``not_submitted`` without a submission).  Differences: times are ISO 8601 with an explicit
-UTC offset; empty values are empty cells, never ``None``; a student with a results file but no
-gradebook entry also gets a row; rows are sorted by assignment (due date, undated last, then
-name) and student id; the file is UTF-8 with real CSV quoting, written atomically.
+late_submission_penalty, score, max_score``), then adds ``seconds_late, late, timestamp_source,
+auto_score, manual_score, extra_credit, needs_manual_grade, status, status_detail, duration_s``.
+As with ``nbgrader export`` every student of the gradebook has a row for every assignment
+(score 0 and status ``not_submitted`` without a submission).  Differences: times are ISO 8601
+with an explicit UTC offset; empty values are empty cells, never ``None``; a student with a
+results file but no gradebook entry also gets a row; rows are sorted by assignment (due date,
+undated last, then name) and student id; the file is UTF-8 with real CSV quoting, written
+atomically.
+
+Lateness, truthfully: ``seconds_late`` is nbgrader's (submission time minus due date plus
+extension, at least 0) when the gradebook has both times, and empty -- not 0 -- when either is
+unknown.  ``late`` is the LMS's own late flag when the export carried one (Canvas's ``LATE``,
+or the ``late`` column of the LMS's times), else ``yes``/``no`` from ``seconds_late``, else
+empty.  ``timestamp_source`` says where the time came from: ``lms``, ``file`` (a file's own
+time, when nothing better existed) or empty (unknown, or not recorded by convcourse).
+
+Every cell a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, a
+tab, CR or LF, after any spaces) is written with a leading ``'`` (OWASP's advice against CSV
+injection), except numbers: names, e-mails and details (which quote file names students chose)
+stay text.  Lines end in CRLF (RFC 4180), so a CR or LF inside a cell is always quoted.
+Python's ``csv`` module and nbgrader's columns read the file as before.
 """
 
 from __future__ import annotations
@@ -22,6 +36,7 @@ import csv
 import datetime as dt
 import json
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +71,7 @@ __all__ = [
     "open_gradebook",
     "load_outcomes",
     "export_grades",
+    "spreadsheet_safe",
 ]
 
 NBGRADER_COLUMNS = (
@@ -73,6 +89,8 @@ NBGRADER_COLUMNS = (
 )
 EXTRA_COLUMNS = (
     "seconds_late",
+    "late",
+    "timestamp_source",
     "auto_score",
     "manual_score",
     "extra_credit",
@@ -140,7 +158,9 @@ class SubmissionOutcome:
     email: str = ""
     in_gradebook: bool = False
     timestamp: dt.datetime | None = None  # naive UTC, as nbgrader stores it
-    seconds_late: float = 0.0
+    seconds_late: float | None = None  # None: the due date or the submission time is unknown
+    late: bool | None = None  # the LMS's own late flag (results file); None: it said nothing
+    timestamp_source: str = ""  # "lms", "file" or "" (results file)
     late_penalty: float = 0.0
     cells: list[CellOutcome] = field(default_factory=list)
     comments: list[tuple[str, str, str]] = field(default_factory=list)  # notebook, cell, text
@@ -310,6 +330,17 @@ def _float_or_none(value) -> float | None:
     return float(value)
 
 
+def _naive_utc(text: str) -> dt.datetime | None:
+    """An ISO 8601 time as nbgrader stores times (naive UTC); None if it is not one."""
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if value.tzinfo is None:
+        return None  # a time without its zone is not a time we can compare
+    return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+
 def _apply_results(sub: SubmissionOutcome, data: dict, cell_order: dict) -> None:
     """Merge one parsed results file into a submission (gradebook scores stay authoritative)."""
     sub.has_results = True
@@ -319,6 +350,11 @@ def _apply_results(sub: SubmissionOutcome, data: dict, cell_order: dict) -> None
     sub.graded_at = str(data.get("graded_at") or "")
     sub.results_score = _float_or_none(data.get("score"))
     sub.results_max_score = _float_or_none(data.get("max_score"))
+    sub.late = data["late"] if isinstance(data.get("late"), bool) else None
+    source = data.get("timestamp_source")
+    sub.timestamp_source = source if source in ("lms", "file") else ""
+    if sub.timestamp is None and isinstance(data.get("timestamp"), str):
+        sub.timestamp = _naive_utc(data["timestamp"])
     by_key = {(c.notebook, c.grade_id): c for c in sub.cells}
     for cell in sub.cells:
         cell.reported = False  # until the results file mentions it (a run cut short does not)
@@ -581,6 +617,8 @@ def _row(outcomes: AssignmentOutcomes, student_id: str) -> dict[str, str]:
             late_submission_penalty=_fmt_num(0.0),
             score=_fmt_num(0.0),
             seconds_late="",
+            late="",
+            timestamp_source="",
             auto_score="",
             manual_score="",
             extra_credit="",
@@ -596,6 +634,8 @@ def _row(outcomes: AssignmentOutcomes, student_id: str) -> dict[str, str]:
         late_submission_penalty=_fmt_num(sub.late_penalty),
         score=_fmt_num(sub.score),
         seconds_late=_fmt_num(sub.seconds_late) if sub.in_gradebook else "",
+        late=_fmt_late(sub),
+        timestamp_source=sub.timestamp_source,
         auto_score=_fmt_num(sub.auto_score),
         manual_score=_fmt_num(sub.manual_score),
         extra_credit=_fmt_num(sub.extra_credit),
@@ -605,6 +645,27 @@ def _row(outcomes: AssignmentOutcomes, student_id: str) -> dict[str, str]:
         duration_s=_fmt_num(sub.duration_s),
     )
     return row
+
+
+def _fmt_late(sub: SubmissionOutcome) -> str:
+    """The LMS's flag when known, else what ``seconds_late`` says, else unknown."""
+    late = sub.late
+    if late is None and sub.in_gradebook and sub.seconds_late is not None:
+        late = sub.seconds_late > 0
+    return "" if late is None else ("yes" if late else "no")
+
+
+_FORMULA_START = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")  # and full-width forms
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def spreadsheet_safe(value) -> str:
+    """A CSV cell a spreadsheet shows as text: a would-be formula gets a leading ``'``."""
+    text = "" if value is None else str(value)
+    first = text.lstrip(" ")[:1]
+    if first and first in _FORMULA_START and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
 
 
 def _points_column(notebook: str, grade_id: str, several_notebooks: bool) -> str:
@@ -684,9 +745,12 @@ def export_grades(
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=columns, restval="", lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(rows)
+            # CRLF line ends (RFC 4180): Python's writer then quotes every cell holding a CR
+            # or LF; with "\n" a lone CR in a detail would split the row in two.
+            writer = csv.writer(fh, lineterminator="\r\n")
+            writer.writerow([spreadsheet_safe(c) for c in columns])
+            for row in rows:
+                writer.writerow([spreadsheet_safe(row.get(c, "")) for c in columns])
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -140,6 +140,15 @@ class GradebookWriter:
             scores = info.get("scores", {})
             answered = info.get("answered", {})
             missing = info.get("missing", False)
+            # Tests withheld for review: 0 for now, flagged for the formgrader, the evidence
+            # written on the answer cell the test checks (nbgrader keeps comments there).
+            review = info.get("review", {}) if not missing else {}
+            notes: dict[str, list[str]] = {}
+            for test_id, (answer_id, why) in review.items():
+                if answer_id:
+                    notes.setdefault(answer_id, []).append(
+                        f"Points of {test_id} withheld for the instructor's review: {why}"
+                    )
             for grade in notebook.grades:
                 name = grade.name
                 if missing:
@@ -153,13 +162,17 @@ class GradebookWriter:
                 else:
                     grade.auto_score = 0
                 grade.needs_manual_grade = (
-                    grade.manual_score is not None or grade.auto_score is None
+                    grade.manual_score is not None
+                    or grade.auto_score is None
+                    or (name in review and grade.manual_score is None)
                 )
             for comment in notebook.comments:
                 if missing:
                     continue
                 done = answered.get(comment.name, True)
                 comment.auto_comment = None if done else "No response."
+                if comment.name in notes:
+                    comment.auto_comment = "\n".join(notes[comment.name])
         gb.db.commit()
 
     def scores(self, assignment_id: str) -> dict[str, dict[str, float | None]]:

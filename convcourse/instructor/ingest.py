@@ -2,50 +2,108 @@
 
     submitted/<student_id>/<assignment>/<notebook>.ipynb
 
-Supported naming conventions (``--lms auto`` recognises them):
+What the LMS exports carry (read from their source code; ``--lms auto`` recognises them):
 
-- **Canvas** ("Download Submissions"): ``doejane_12345_678901_02_cross_correlation.ipynb``, late
-  ones ``doejane_LATE_12345_678901_...``, resubmissions with ``-1``, ``-2`` before the suffix.
-  The student id is the name part (``doejane``), or the Canvas user id with ``--id-from lms-id``.
-- **Moodle** ("Download all submissions"): one folder per student,
-  ``Jane Doe_12345_assignsubmission_file_/02_cross_correlation.ipynb``; the student id is the
-  name in lower case with ``_`` for spaces (``jane_doe``), or the participant id.
+- **Canvas** ("Download Submissions", ``lib/content_zipper.rb``): one flat file per uploaded
+  file, ``<name>[_LATE]_<user id>_<file id>_<file name>``.  ``<name>`` is the sortable name
+  ("Doe, Jane") lower-cased with every non-word character removed (``doejane``; letters outside
+  ASCII stay, in whatever Unicode form they were typed); with anonymous grading there is no name
+  and the user id is ``anon_<id>``.  ``LATE`` is Canvas's own late flag for the submission.
+  ``<file id>`` is the attachment id, handed out in upload order.  A file uploaded again under
+  the same name is renamed ``name-1.ext``, ``name-2.ext``, ... by Canvas.  The zip's entry times
+  are rubyzip's default, the moment the zip was built: **no submission time**.
+- **Moodle** ("Download all submissions", ``mod/assign``): in folders (the default)
+  ``<full name>_<participant id>_assignsubmission_<plugin>_/<file>``, or flat
+  ``<full name>_<participant id>_assignsubmission_<plugin>_<file>``.  ``_`` in names becomes a
+  space; with blind marking the name is ``Participant``.  The participant id is unique within
+  the assignment (not across assignments).  No late flag.  Entry times: since Moodle 3.11 the zip
+  is streamed and every entry has the download time; before, the time the file's content first
+  entered Moodle's file store.  Neither is the submission time.
 - **Plain**: ``<student>/<notebook>.ipynb``, ``<student>/<assignment>/<notebook>.ipynb`` or
   ``<student>.ipynb``.
 
-A roster CSV (``--roster``, a ``student_id`` column and any of ``lms_id``, ``name``, ``email``,
-``login``) maps LMS identities to the course's ids.
+Who is who.  Names are compared after Unicode NFC normalisation.  When the export has an LMS id
+(Canvas user id, Moodle participant id) that id alone decides who is the same person.  The
+student id is the name part (``doejane``; ``jane_doe`` for Moodle's "Jane Doe"), the LMS id with
+``--id-from lms-id``, or the course's id from a roster CSV (``--roster``: a ``student_id`` column
+and any of ``lms_id``, ``name``, ``email``, ``login``; a row with an ``lms_id`` matches only that
+LMS user).  Two people never share a folder: when different people get the same id (two
+"smithjohn", two "Jane Doe", ids equal but for letter case), each gets the id plus their LMS id
+(``smithjohn_101``) -- or, in plain layouts, plus a short hash of the name -- with a warning and
+exit code 1; the choice is recorded and reused by later ingests, so ids stay stable.  With a
+roster, a person the roster cannot tell apart from another is refused instead (exit 1).
+
+Several copies of one file (Canvas's ``-1``, ``-2``; a browser's `` (2)``): the highest number
+wins, compared as numbers (``-10`` after ``-2``); where numbers tie or are absent, the LMS's
+upload order (Canvas's file id), then the file's own time.  The note says which file was kept.
+
+Submission times come only from the LMS: the CSV given as ``times`` (``--times``), with an id
+column (``lms_id``, ``user_id`` -- as in Canvas's submissions API -- ``participant_id``,
+``identifier``, or ``student_id``), a time column (``submitted_at``, ``timestamp`` or
+``submission_time``; ISO 8601 with a UTC offset) and optionally ``late`` (``timestamp_source``
+"lms").  Without it, a plain folder or zip gives the newest stored file's own time (zip: the
+extended-timestamp field in UTC, else the DOS time as this machine's local time; folder: the
+modification time; ``timestamp_source`` "file"), and a Canvas or Moodle export gives none (see
+above), though Canvas's late flag is kept.  Nothing a student wrote is believed: a
+``timestamp.txt`` in a submission is dropped with a note.  The times, the late flags and the
+history of every ingest are recorded outside ``submitted/`` by
+:mod:`convcourse.instructor.ingest_record`, where the autograder reads them.
 
 The input is only ever read.  Zip entries never choose where anything is written (no
 zip-slip): the destination is built from the sanitized student id and file name.  Entries that
 are links, encrypted, nested too deep, too many, too large, or that inflate suspiciously (zip
 bombs) are refused with a note, and decompression stops at the byte limit whatever the header
 claims.  A student's notebook is stored under the assignment's notebook name (when there is
-exactly one), byte for byte; the mapping is saved in ``.grading/ingest/<assignment>.json``.
+exactly one), byte for byte.
 """
 
 from __future__ import annotations
 
-import csv
+import contextlib
+import datetime as dt
+import hashlib
 import io
-import json
 import os
 import re
 import shutil
 import stat
+import struct
 import tempfile
-import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from convcourse.instructor.layout import SAFE_ID, ConfigError, CourseLayout
+from convcourse.instructor.ingest_names import (
+    Who,
+    clean_name,
+    detect_lms,
+    identify,
+    resubmission,
+    student_id_from_name,
+)
+from convcourse.instructor.ingest_people import (
+    IngestError,
+    Roster,
+    assign_ids,
+    load_lms_times,
+)
+from convcourse.instructor.ingest_record import (
+    SubmissionTime,
+    iso_utc,
+    load_manifest,
+    locked,
+    save_manifest,
+)
+from convcourse.instructor.layout import SAFE_ID, CourseLayout
 
-__all__ = ["IngestLimits", "IngestReport", "ingest", "student_id_from_name", "IngestError"]
-
-
-class IngestError(ConfigError):
-    """The input cannot be ingested at all (missing, not a zip or folder, a bomb, ...)."""
+__all__ = [
+    "IngestLimits",
+    "IngestReport",
+    "ingest",
+    "load_lms_times",
+    "student_id_from_name",
+    "IngestError",
+]
 
 
 @dataclass(frozen=True)
@@ -58,6 +116,15 @@ class IngestLimits:
 
 
 @dataclass
+class Entry:
+    """One regular file of the input."""
+
+    source: str  # where it is in the input ("a/b.zip!c.ipynb" inside a zip in the export)
+    data: bytes
+    file_time: dt.datetime | None = None  # the file's own time (aware), when it has one
+
+
+@dataclass
 class Item:
     """One file of one student, found in the input."""
 
@@ -65,7 +132,10 @@ class Item:
     name: str  # the file name the student gave it (sanitized)
     data: bytes
     source: str  # where it came from in the input
-    late: bool = False
+    late: bool | None = None
+    order: int | None = None
+    file_time: dt.datetime | None = None
+    who: Who | None = None
 
 
 @dataclass
@@ -75,85 +145,36 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)  # (entry, why)
     notes: list[str] = field(default_factory=list)
-    late: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # problems that need a person (exit 1)
+    late: list[str] = field(default_factory=list)  # students the LMS marked late
+    times: dict[str, SubmissionTime] = field(default_factory=dict)  # student -> time, source
     lms: str = ""
 
     def exit_code(self) -> int:
-        return 1 if self.refused else 0
+        return 1 if self.refused or self.warnings else 0
 
     def text(self) -> str:
         lines = [
             f"{self.assignment_id} ({self.lms}): {len(self.written)} submission(s) written, "
             f"{len(self.unchanged)} unchanged, {len(self.refused)} file(s) refused"
         ]
+        lines += [f"  WARNING: {w}" for w in self.warnings]
         lines += [f"  note: {n}" for n in self.notes]
         lines += [f"  refused {entry}: {why}" for entry, why in self.refused]
         if self.late:
             lines.append(f"  marked late by the LMS: {', '.join(sorted(self.late))}")
-        return "\n".join(lines)
+        # Names come from the export: never let one drive the terminal (escape sequences).
+        return "\n".join(_shown(line) for line in lines)
 
 
-# ------------------------------------------------------------------------------- file names
-
-_JUNK = re.compile(r"(^|/)(__MACOSX|\.ipynb_checkpoints|__pycache__|\.DS_Store|Thumbs\.db)(/|$)")
-_CANVAS = re.compile(
-    r"^(?P<name>[a-z0-9]+?)(?:_(?P<late>LATE))?_(?P<uid>\d+)_(?P<sub>\d+)_(?P<file>.+)$"
-)
-_MOODLE = re.compile(r"^(?P<name>.+?)_(?P<pid>\d+)_assignsubmission_(?P<plugin>[a-z]+)_?$")
-_RESUBMIT = re.compile(r"^(?P<stem>.+?)(?:-\d+| \(\d+\))$")
-
-
-def clean_name(name: str) -> str:
-    """A file name safe to write: NFC, no folders, no control or reserved characters."""
-    name = unicodedata.normalize("NFC", name).replace("\\", "/").split("/")[-1]
-    name = "".join(ch for ch in name if ch.isprintable())
-    name = re.sub(r'[<>:"|?*\x00]', "_", name).strip().strip(".")
-    return name[:200] or "unnamed"
-
-
-def student_id_from_name(text: str) -> str:
-    """``"Jane Doe"`` -> ``"jane_doe"``: ASCII, lower case, safe as a folder name."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "_", ascii_text.lower()).strip("_")
-    return slug[:64]
-
-
-def _without_resubmit_suffix(filename: str) -> str:
-    stem, dot, ext = filename.rpartition(".")
-    if not dot:
-        return filename
-    m = _RESUBMIT.match(stem)
-    return f"{m.group('stem')}.{ext}" if m else filename
-
-
-# ---------------------------------------------------------------------------------- rosters
-
-
-def load_roster(path: Path) -> dict[str, str]:
-    """``identity -> student_id`` from a CSV with a ``student_id`` column."""
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise IngestError(f"cannot read the roster {path}: {exc}") from None
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames or "student_id" not in reader.fieldnames:
-        raise IngestError(f"the roster {path} needs a 'student_id' column")
-    table: dict[str, str] = {}
-    for row in reader:
-        sid = (row.get("student_id") or "").strip()
-        if not sid:
-            continue
-        if not SAFE_ID.match(sid):
-            raise IngestError(f"the roster {path} has an unusable student id {sid!r}")
-        for key in ("lms_id", "name", "email", "login", "student_id"):
-            value = (row.get(key) or "").strip()
-            if value:
-                table[value.lower()] = sid
-                table[student_id_from_name(value)] = sid
-    return table
+def _shown(text: str) -> str:
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
 # ------------------------------------------------------------------------------- the inputs
+
+_JUNK = re.compile(r"(^|/)(__MACOSX|\.ipynb_checkpoints|__pycache__|\.DS_Store|Thumbs\.db)(/|$)")
+_STUDENT_TIMESTAMP = "timestamp.txt"  # nbgrader's name for the submission time; never believed
 
 
 class _Budget:
@@ -187,8 +208,26 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budget) ->
     return bytes(out)
 
 
+def _zip_time(info: zipfile.ZipInfo) -> dt.datetime | None:
+    """An entry's own time: the extended-timestamp field (UTC) if it has one, else the DOS
+    time, which has no zone (read as this machine's local time, as ``unzip`` does)."""
+    extra, i = info.extra, 0
+    while i + 4 <= len(extra):
+        kind, size = struct.unpack_from("<HH", extra, i)
+        body = extra[i + 4 : i + 4 + size]
+        if kind == 0x5455 and len(body) >= 5 and body[0] & 1:
+            return dt.datetime.fromtimestamp(struct.unpack_from("<i", body, 1)[0], dt.UTC)
+        i += 4 + size
+    if info.date_time[:3] == (1980, 1, 1):  # the zip format's "no time"
+        return None
+    try:
+        return dt.datetime(*info.date_time).astimezone(dt.UTC)
+    except ValueError:
+        return None
+
+
 def _zip_entries(data_or_path, budget: _Budget, report: IngestReport, prefix: str, depth: int):
-    """``(path inside the input, bytes)`` of the regular files of a zip (recursing into zips)."""
+    """The regular files of a zip as :class:`Entry` (recursing into zips)."""
     try:
         zf = zipfile.ZipFile(data_or_path)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -243,13 +282,9 @@ def _zip_entries(data_or_path, budget: _Budget, report: IngestReport, prefix: st
                 if depth >= budget.limits.max_depth:
                     report.refused.append((where, "a zip inside a zip inside the export"))
                     continue
-                inner_prefix = where + "!"
-                for inner, inner_data, _ in _zip_entries(
-                    io.BytesIO(data), budget, report, inner_prefix, depth + 1
-                ):
-                    yield inner, inner_data, info.filename
+                yield from _zip_entries(io.BytesIO(data), budget, report, where + "!", depth + 1)
                 continue
-            yield where, data, None
+            yield Entry(where, data, _zip_time(info))
 
 
 def _folder_entries(folder: Path, budget: _Budget, report: IngestReport):
@@ -263,76 +298,25 @@ def _folder_entries(folder: Path, budget: _Budget, report: IngestReport):
             if path.is_symlink() or not path.is_file():
                 report.refused.append((rel, "not a regular file"))
                 continue
-            size = path.stat().st_size
-            if size > budget.limits.max_file_mb * 2**20:
+            info = path.stat()
+            if info.st_size > budget.limits.max_file_mb * 2**20:
                 report.refused.append(
-                    (rel, f"{size / 2**20:.1f} MB, over the {budget.limits.max_file_mb:g} MB limit")
+                    (
+                        rel,
+                        f"{info.st_size / 2**20:.1f} MB, over the "
+                        f"{budget.limits.max_file_mb:g} MB limit",
+                    )
                 )
                 continue
-            budget.take(size)
+            budget.take(info.st_size)
             data = path.read_bytes()
             if name.lower().endswith(".zip"):
-                for inner, inner_data, _ in _zip_entries(
-                    io.BytesIO(data), budget, report, rel + "!", 1
-                ):
-                    yield inner, inner_data, rel
+                yield from _zip_entries(io.BytesIO(data), budget, report, rel + "!", 1)
                 continue
-            yield rel, data, None
+            yield Entry(rel, data, dt.datetime.fromtimestamp(info.st_mtime, dt.UTC))
 
 
 # ---------------------------------------------------------------------- who submitted what
-
-
-def _detect_lms(paths: list[str]) -> str:
-    tops = [PurePosixPath(p.split("!")[0]).parts for p in paths]
-    flat = [t[-1] for t in tops if len(t) == 1]
-    if flat and sum(bool(_CANVAS.match(f)) for f in flat) >= max(1, len(flat) // 2):
-        return "canvas"
-    firsts = {t[0] for t in tops if len(t) > 1}
-    if firsts and sum(bool(_MOODLE.match(f)) for f in firsts) >= max(1, len(firsts) // 2):
-        return "moodle"
-    return "plain"
-
-
-def _identify(path: str, lms: str, assignment: str, id_from: str):
-    """``(student identity, file name, late)`` for one entry, or None if it names nobody."""
-    outer = path.split("!")[0]
-    parts = PurePosixPath(outer).parts
-    inner_name = path.split("!")[-1] if "!" in path else None
-    if lms == "canvas":
-        m = _CANVAS.match(parts[-1])
-        if not m:
-            return None
-        ident = m.group("uid") if id_from == "lms-id" else m.group("name")
-        name = inner_name or m.group("file")
-        return ident, name, bool(m.group("late"))
-    if lms == "moodle":
-        if len(parts) < 2:
-            return None
-        m = _MOODLE.match(parts[0])
-        if not m or m.group("plugin") != "file":
-            return None
-        ident = m.group("pid") if id_from == "lms-id" else m.group("name")
-        return ident, inner_name or "/".join(parts[1:]), False
-    # plain: <student>/<assignment>/<file>, <student>/<file> or <student>.ipynb
-    if len(parts) == 1:
-        stem, _, ext = parts[0].rpartition(".")
-        if ext.lower() != "ipynb" or not stem:
-            return None
-        return stem, f"{assignment}.ipynb", False
-    rest = parts[1:]
-    if len(rest) > 1 and rest[0] == assignment:
-        rest = rest[1:]
-    return parts[0], inner_name or "/".join(rest), False
-
-
-def _resolve(identity: str, roster: dict[str, str] | None) -> str | None:
-    if roster is not None:
-        return roster.get(identity.lower()) or roster.get(student_id_from_name(identity))
-    if SAFE_ID.match(identity):
-        return identity
-    slug = student_id_from_name(identity)
-    return slug if slug and SAFE_ID.match(slug) else None
 
 
 def ingest(
@@ -343,6 +327,7 @@ def ingest(
     lms: str = "auto",
     roster: Path | None = None,
     id_from: str = "name",
+    times: Path | None = None,
     limits: IngestLimits | None = None,
     dry_run: bool = False,
 ) -> IngestReport:
@@ -361,30 +346,95 @@ def ingest(
         entries = list(_zip_entries(source, budget, report, "", 0))
     else:
         raise IngestError(f"{source} is neither a folder nor a zip file")
-    report.lms = _detect_lms([p for p, _, _ in entries]) if lms == "auto" else lms
-    table = load_roster(roster) if roster else None
-    items: list[Item] = []
-    for path, data, _outer in entries:
-        found = _identify(path, report.lms, assignment_id, id_from)
-        if found is None:
-            report.refused.append((path, f"does not follow the {report.lms} naming"))
-            continue
-        identity, name, late = found
-        student = _resolve(identity, table)
-        if student is None:
-            why = "not in the roster" if table is not None else "no usable student id"
-            report.refused.append((path, f"{why} ({identity!r})"))
-            continue
-        name = clean_name(name)
-        items.append(Item(student, name, data, path, late))
+    report.lms = detect_lms([e.source for e in entries]) if lms == "auto" else lms
+    table = Roster(roster) if roster else None
+    lms_times = load_lms_times(times) if times else None
+    mode = "roster" if table is not None else id_from
+    with contextlib.nullcontext() if dry_run else locked(layout, assignment_id):
+        try:
+            manifest = load_manifest(layout, assignment_id)
+        except ValueError as exc:
+            raise IngestError(str(exc)) from None
+        found: list[tuple[Entry, Who]] = []
+        people: dict[str, Who] = {}
+        spellings: dict[str, set[str]] = {}
+        for entry in entries:
+            who = identify(entry.source, report.lms, assignment_id)
+            if who is None:
+                report.refused.append((entry.source, f"does not follow the {report.lms} naming"))
+                continue
+            found.append((entry, who))
+            people.setdefault(who.identity, who)
+            spellings.setdefault(who.identity, set()).add(_raw_top(entry.source))
+        for identity, raw in sorted(spellings.items()):
+            if len(raw) > 1 and identity.startswith("plain:"):
+                report.warnings.append(
+                    f"{len(raw)} folders spell the name {identity[6:]!r} in different Unicode "
+                    "forms: taken as one student (the same name); check that they are"
+                )
+        ids = assign_ids(people, table, mode, manifest["identities"], report.warnings)
+        items: list[Item] = []
+        for entry, who in found:
+            student, why = ids[who.identity]
+            if student is None:
+                report.refused.append((entry.source, f"{why} ({who.name or who.lms_id!r})"))
+                continue
+            items.append(
+                Item(
+                    student,
+                    clean_name(who.file),
+                    entry.data,
+                    entry.source,
+                    who.late,
+                    who.order,
+                    entry.file_time,
+                    who,
+                )
+            )
+        _bring_in(layout, assignment_id, source, report, items, lms_times, manifest, dry_run)
+        if not dry_run:
+            _record_run(layout, assignment_id, source, report, manifest, mode, ids, people)
+    return report
+
+
+def _raw_top(path: str) -> str:
+    """The name part of a plain entry as the input spells it (before NFC)."""
+    parts = PurePosixPath(path.split("!")[0]).parts
+    return parts[0] if len(parts) > 1 else parts[0].rpartition(".")[0]
+
+
+def _bring_in(layout, assignment_id, source, report, items, lms_times, manifest, dry_run) -> None:
+    """Arrange, store and record each student's files."""
     expected = _expected_notebooks(layout, assignment_id)
     by_student: dict[str, list[Item]] = {}
     for item in items:
         by_student.setdefault(item.student, []).append(item)
+    if report.lms in ("canvas", "moodle") and lms_times is None and by_student:
+        report.notes.append(
+            f"a {report.lms} export carries no submission times (its zip entry times are when "
+            "the zip was made): timestamps left empty; give the LMS's times with --times"
+        )
+    at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    number = len(manifest["ingests"]) + 1
     for student, student_items in sorted(by_student.items()):
-        files = _arrange(student, student_items, expected, report)
-        if any(i.late for i in student_items):
+        own = [i for i in student_items if i.name.lower() != _STUDENT_TIMESTAMP]
+        ignored = [
+            {"source": i.source, "why": "the student's own timestamp.txt"}
+            for i in student_items
+            if i.name.lower() == _STUDENT_TIMESTAMP
+        ]
+        if ignored:
+            report.notes.append(
+                f"{student}: ignored the submission's own timestamp.txt (submission times "
+                "come from the LMS, never from the student's files)"
+            )
+        kept, dropped = _arrange(student, own, expected, report)
+        ignored += dropped
+        when = _submission_time(student, student_items, kept, report.lms, lms_times)
+        report.times[student] = when
+        if when.late:
             report.late.append(student)
+        files = {name: item.data for name, item in kept.items()}
         if dry_run:
             report.written[student] = sorted(files)
             continue
@@ -392,9 +442,77 @@ def ingest(
             report.written[student] = sorted(files)
         else:
             report.unchanged.append(student)
-    if not dry_run:
-        _save_manifest(layout, assignment_id, report, items)
-    return report
+        who = student_items[0].who
+        entry = {
+            "ingest": number,
+            "at": at,
+            "export": str(source.resolve()),
+            "identity": who.identity if who else None,
+            "lms_id": who.lms_id if who else None,
+            "lms_name": who.name if who else None,
+            "files": [
+                {
+                    "source": item.source,
+                    "stored_as": name,
+                    "sha256": hashlib.sha256(item.data).hexdigest(),
+                }
+                for name, item in sorted(kept.items())
+            ],
+            "ignored": ignored,
+            **when.as_json(),
+        }
+        history = manifest["students"].setdefault(student, [])
+        if not history or _facts(history[-1]) != _facts(entry):
+            history.append(entry)
+
+
+def _facts(entry: dict) -> dict:
+    """What an ingest says about a student, without when it said it."""
+    return {k: v for k, v in entry.items() if k not in ("ingest", "at")}
+
+
+def _submission_time(student, items, kept, lms, lms_times) -> SubmissionTime:
+    """The LMS's time when known; else, for plain inputs, the newest stored file's own time."""
+    late = any(i.late for i in items) if lms == "canvas" else None
+    recorded = lms_times.get(items[0].who, student) if lms_times else None
+    if recorded is not None:
+        late = recorded.late if recorded.late is not None else late
+        if recorded.timestamp:
+            return SubmissionTime(recorded.timestamp, "lms", late)
+    if lms == "plain":
+        file_times = [i.file_time for i in kept.values() if i.file_time is not None]
+        if file_times:
+            return SubmissionTime(iso_utc(max(file_times)), "file", late)
+    return SubmissionTime(None, None, late)
+
+
+def _record_run(layout, assignment_id, source, report, manifest, id_from, ids, people) -> None:
+    digest = None
+    if source.is_file():
+        h = hashlib.sha256()
+        with open(source, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        digest = h.hexdigest()
+    manifest["ingests"].append(
+        {
+            "n": len(manifest["ingests"]) + 1,
+            "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "export": str(source.resolve()),
+            "export_sha256": digest,
+            "lms": report.lms,
+            "id_from": id_from,
+            "written": sorted(report.written),
+            "unchanged": sorted(report.unchanged),
+            "refused": [{"source": s, "why": w} for s, w in report.refused],
+            "notes": report.notes,
+            "warnings": report.warnings,
+        }
+    )
+    for identity, (sid, _) in ids.items():
+        if sid is not None and identity in people:
+            manifest["identities"].setdefault(identity, {})[id_from] = sid
+    save_manifest(layout, assignment_id, manifest)
 
 
 def _expected_notebooks(layout: CourseLayout, assignment_id: str) -> list[str]:
@@ -403,43 +521,80 @@ def _expected_notebooks(layout: CourseLayout, assignment_id: str) -> list[str]:
     return names or [f"{assignment_id}.ipynb"]
 
 
-def _arrange(student: str, items: list[Item], expected: list[str], report) -> dict[str, bytes]:
-    """File name -> bytes for one student: notebooks under the assignment's names."""
-    files: dict[str, bytes] = {}
+def _newest_first(copies: list[tuple[int, Item]]) -> list[tuple[int, Item]]:
+    """Highest copy number first; then the LMS's upload order, the file's time, the path."""
+
+    def key(copy):
+        n, item = copy
+        t = item.file_time.timestamp() if item.file_time else float("-inf")
+        order = item.order if item.order is not None else -1
+        return (n, order, t, item.source)
+
+    return sorted(copies, key=key, reverse=True)
+
+
+def _why_kept(ranked: list[tuple[int, Item]]) -> str:
+    (n, pick), (m, other) = ranked[0], ranked[1]
+    if n != m:
+        return f"copy number {n}, the highest"
+    if pick.order is not None and pick.order != other.order:
+        return f"uploaded last: LMS file id {pick.order}"
+    if pick.file_time and pick.file_time != other.file_time:
+        return f"the newest file time, {iso_utc(pick.file_time)}"
+    return "the same rank: the last by its path in the export"
+
+
+def _pick(student, want, copies, report, dropped) -> Item:
+    ranked = _newest_first(copies)
+    if len(ranked) > 1:
+        report.notes.append(
+            f"{student}: {len(ranked)} copies of {want}: kept {ranked[0][1].source!r} "
+            f"({_why_kept(ranked)}); not used: "
+            f"{', '.join(repr(i.source) for _, i in ranked[1:])}"
+        )
+        dropped += [{"source": i.source, "why": f"an older copy of {want}"} for _, i in ranked[1:]]
+    return ranked[0][1]
+
+
+def _arrange(student: str, items: list[Item], expected: list[str], report):
+    """``(stored name -> item, dropped)`` for one student: notebooks under the assignment's
+    names, the newest copy of each file."""
+    kept: dict[str, Item] = {}
+    dropped: list[dict] = []
     notebooks = [i for i in items if i.name.lower().endswith(".ipynb")]
     others = [i for i in items if not i.name.lower().endswith(".ipynb")]
     for want in expected:
-        exact = [i for i in notebooks if _without_resubmit_suffix(i.name).lower() == want.lower()]
-        pick = None
-        if exact:
-            pick = max(exact, key=lambda i: (i.name.lower() != want.lower(), i.name))
-        elif len(notebooks) == 1 and len(expected) == 1:
-            pick = notebooks[0]
-            report.notes.append(f"{student}: {pick.name!r} stored as {want}")
-        if pick is None:
+        copies = [(n, i) for i in notebooks if (n := resubmission(i.name, want)) is not None]
+        if not copies and len(notebooks) == 1 and len(expected) == 1:
+            copies = [(0, notebooks[0])]
+            report.notes.append(f"{student}: {notebooks[0].name!r} stored as {want}")
+        if not copies:
             continue
-        if len(exact) > 1:
-            report.notes.append(f"{student}: several copies of {want}; kept {pick.name!r}")
-        files[want] = pick.data
-        notebooks = [i for i in notebooks if i is not pick and i not in exact]
+        kept[want] = _pick(student, want, copies, report, dropped)
+        used = {id(i) for _, i in copies}
+        notebooks = [i for i in notebooks if id(i) not in used]
+    rest: dict[str, list[Item]] = {}
     for item in notebooks:
         report.notes.append(f"{student}: extra notebook {item.name!r} kept beside the others")
-        files.setdefault(item.name, item.data)
-    for item in others:
-        files.setdefault(item.name, item.data)
-    return files
+    for item in notebooks + others:
+        rest.setdefault(item.name, []).append(item)
+    for name, same in rest.items():
+        if name in kept:
+            dropped += [{"source": i.source, "why": f"clashes with {name}"} for i in same]
+            continue
+        kept[name] = _pick(student, name, [(0, i) for i in same], report, dropped)
+    return kept, dropped
 
 
 def _store(layout: CourseLayout, assignment_id: str, student: str, files: dict) -> bool:
     """Write the student's folder atomically; False when it already holds exactly these files."""
     dest = layout.submission_dir(student, assignment_id)
     if dest.is_dir():
-        current = {
-            p.name: p.read_bytes()
-            for p in dest.iterdir()
-            if p.is_file() and not p.is_symlink() and p.name != "timestamp.txt"
-        }
-        if current == files:
+        present = list(dest.iterdir())
+        if (
+            all(not p.is_symlink() and p.is_file() for p in present)
+            and {p.name: p.read_bytes() for p in present} == files
+        ):
             return False
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{student}-", dir=dest.parent))
@@ -455,21 +610,3 @@ def _store(layout: CourseLayout, assignment_id: str, student: str, files: dict) 
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     return True
-
-
-def _save_manifest(layout: CourseLayout, assignment_id: str, report: IngestReport, items) -> None:
-    path = layout.root / ".grading" / "ingest" / f"{assignment_id}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = {
-        "assignment_id": assignment_id,
-        "lms": report.lms,
-        "files": [
-            {"source": i.source, "student_id": i.student, "name": i.name, "late": i.late}
-            for i in items
-        ],
-        "refused": [{"source": s, "why": w} for s, w in report.refused],
-        "notes": report.notes,
-    }
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)

@@ -1,6 +1,6 @@
 """Isolation: one sandboxed fork server per worker slot, and the grader's side of its protocol.
 
-A :class:`Sandbox` starts ``worker.py`` as a zygote inside bubblewrap (``bwrap``):
+A :class:`Sandbox` starts ``inside/zygote.py`` as a fork server inside bubblewrap (``bwrap``):
 
 - new pid, network, IPC and UTS namespaces: no network at all (only a loopback device), no view of
   the grader's processes, and the zygote dies with the grader (``--die-with-parent``);
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import selectors
 import shutil
 import socket
@@ -39,7 +38,9 @@ from pathlib import Path
 from convcourse.instructor import codec
 
 __all__ = [
+    "Conversation",
     "Limits",
+    "ProbeRecord",
     "RunRecord",
     "Sandbox",
     "SandboxError",
@@ -49,7 +50,12 @@ __all__ = [
 
 WORKER_DIR = "/opt/convcourse-grader"
 _HERE = Path(__file__).resolve().parent
-_WORKER_FILES = ("worker.py", "codec.py")
+_INSIDE = _HERE / "inside"
+# What is mounted at WORKER_DIR: the in-sandbox modules and the codec, nothing else of ours.
+_WORKER_FILES = (
+    *(p.name for p in sorted(_INSIDE.glob("*.py")) if p.name != "__init__.py"),
+    "codec.py",
+)
 # Capabilities the zygote keeps (as root inside the sandbox): switch to the submission's user id,
 # create its scratch folder, and remove whatever the submission left there.
 _ZYGOTE_CAPS = (
@@ -59,6 +65,9 @@ _ZYGOTE_CAPS = (
     "CAP_FOWNER",
     "CAP_DAC_OVERRIDE",
     "CAP_KILL",
+    # Read /proc/PID/syscall of the submission's processes: is the notebook process waiting for
+    # exactly the probe that asks for the test's pipes?
+    "CAP_SYS_PTRACE",
 )
 # Files of /etc that Python, libc and matplotlib may read; nothing with secrets.
 _ETC_FILES = ("ld.so.cache", "ld.so.conf", "localtime", "fonts", "mime.types", "nsswitch.conf")
@@ -92,18 +101,6 @@ class Limits:
 
     def as_message(self) -> dict:
         return {k: v for k, v in asdict(self).items() if v is not None}
-
-
-@dataclass
-class RunRecord:
-    """What came back from one submission: its frames (decoded) and how its process ended."""
-
-    frames: list = field(default_factory=list)  # (seconds since start, message)
-    exit: dict = field(default_factory=dict)  # the zygote's report
-    wall_s: float = 0.0
-    protocol_error: str = ""  # the submission corrupted or flooded its result channel
-    output_bytes: int = 0
-    sent: list = field(default_factory=list)  # (seconds since start, question answered)
 
 
 def _which_bwrap() -> str | None:
@@ -247,10 +244,11 @@ def _bwrap_command(python: str, config: dict, binds: list[Path], limits: Limits)
             args += ["--perms", "0755", "--tmpfs", str(hidden), "--remount-ro", str(hidden)]
     args += ["--perms", "0755", "--dir", "/opt", "--perms", "0755", "--dir", WORKER_DIR]
     for name in _WORKER_FILES:
-        args += ["--ro-bind", str(_HERE / name), f"{WORKER_DIR}/{name}"]
+        host = _INSIDE / name if (_INSIDE / name).exists() else _HERE / name
+        args += ["--ro-bind", str(host), f"{WORKER_DIR}/{name}"]
     args += ["--remount-ro", "/"]
     args += _cap_args()
-    args += ["--", python, "-E", "-s", "-B", f"{WORKER_DIR}/worker.py", "--zygote"]
+    args += ["--", python, "-E", "-s", "-B", f"{WORKER_DIR}/zygote.py", "--zygote"]
     args.append(json.dumps(config))
     return args
 
@@ -260,6 +258,55 @@ def _cap_args() -> list[str]:
     for cap in _ZYGOTE_CAPS:
         out += ["--cap-add", cap]
     return out
+
+
+class Conversation:
+    """The grader's side of one run; :class:`~convcourse.instructor.verdicts.StudentCases`
+    is the real one.  The defaults answer nothing."""
+
+    def cases(self, step) -> dict | None:
+        """The inputs of test ``step`` for its probe (None: not a test of ours)."""
+        return None
+
+    def on_probe_frame(self, step, frame: dict, sandbox: Sandbox) -> dict | None:
+        """A frame from the probe of ``step``; a reply to write back to it, or None."""
+        return None
+
+
+@dataclass
+class ProbeRecord:
+    """What one test's probe process sent, as the grader received it."""
+
+    step: str
+    pid: int | None = None
+    frames: list = field(default_factory=list)  # (seconds since start, message)
+    ended: bool = False
+
+
+@dataclass
+class RunRecord:
+    """What came back from one submission."""
+
+    frames: list = field(default_factory=list)  # cells channel: (seconds since start, message)
+    probes: dict = field(default_factory=dict)  # step -> ProbeRecord
+    evidence: list = field(default_factory=list)  # {"step", "what"}: tampering seen at run time
+    exit: dict = field(default_factory=dict)  # the zygote's report
+    wall_s: float = 0.0
+    protocol_error: str = ""  # the submission corrupted or flooded a channel
+    output_bytes: int = 0
+    memory: dict = field(default_factory=dict)  # the memory cgroup's verdict, when there is one
+
+
+class _Pipe:
+    """One direction of a framed pipe in the grader's event loop."""
+
+    def __init__(self, fd: int, kind: str, step=None):
+        self.fd = fd
+        self.kind = kind  # "cells-in" | "cells-out" | "probe-in" | "probe-out"
+        self.step = step
+        self.buf = bytearray()
+        self.open = True
+        self.stopped = False  # reading on, but nothing more is decoded
 
 
 class Sandbox:
@@ -273,17 +320,20 @@ class Sandbox:
         prelude: tuple[str, ...] = (),
         log_path: Path | None = None,
         start_timeout_s: float = 180.0,
+        memory_cgroups: bool | None = None,
     ):
         self.sandboxed = sandboxed
         self.preload = tuple(preload)
         self.prelude = tuple(prelude)
         self.log_path = log_path
         self.start_timeout_s = start_timeout_s
+        # None: use a memory cgroup per submission when this machine allows it.
+        self.memory_cgroups = memory_cgroups
         self.proc: subprocess.Popen | None = None
         self.ctrl: socket.socket | None = None
         self.info: dict = {}
-        self._early_exit: dict | None = None  # a "done" that arrived during time_reference
-        self.uid = random.SystemRandom().randrange(1 << 20, 1 << 30)
+        self._inbox: list[tuple[dict, list[int]]] = []  # control messages read while asking
+        self._anchor: int | None = None  # a host pid inside the sandbox's pid namespace
         self._lock = threading.Lock()
 
     # -- life cycle
@@ -291,7 +341,6 @@ class Sandbox:
     def start(self) -> dict:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         config = {
-            "uid": self.uid,
             "drop_uid": self.sandboxed,
             "seccomp": self.sandboxed,
             "require_seccomp": self.sandboxed,
@@ -306,8 +355,8 @@ class Sandbox:
             import tempfile
 
             config["tmp"] = tempfile.mkdtemp(prefix="convcourse-grader-")
-            worker = str(_HERE / "worker.py")
-            cmd = [sys.executable, "-s", "-B", worker, "--zygote", json.dumps(config)]
+            zygote = str(_INSIDE / "zygote.py")
+            cmd = [sys.executable, "-s", "-B", zygote, "--zygote", json.dumps(config)]
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         try:
             # bwrap passes inherited descriptors through: the zygote finds its control socket
@@ -344,6 +393,11 @@ class Sandbox:
         if self.sandboxed and not self.info.get("seccomp"):
             self.close()
             raise SandboxError("libseccomp cannot be loaded inside the sandbox")
+        self._anchor = _namespace_anchor(self.proc.pid) if self.sandboxed else self.proc.pid
+        if self.memory_cgroups is None:
+            from convcourse.instructor.memcap import memory_cgroup_problem
+
+            self.memory_cgroups = memory_cgroup_problem() is None
         return self.info
 
     def _log_tail(self) -> str:
@@ -375,6 +429,10 @@ class Sandbox:
             self.proc.kill()
             self.proc.wait()
             self.proc = None
+        for _msg, fds in self._inbox:
+            for fd in fds:
+                _close(fd)
+        self._inbox.clear()
 
     def __enter__(self):
         if self.proc is None:
@@ -384,123 +442,50 @@ class Sandbox:
     def __exit__(self, *exc):
         self.close()
 
-    # -- one submission
+    # -- questions to the zygote during a run (from a conversation's callback)
 
-    def run(self, request: dict, on_frame, limits: Limits) -> RunRecord:
-        """Run one submission: send ``request``; ``on_frame(message)`` sees every message as it
-        arrives and answers the questions (``need``: the cases of a test; ``time-ready``:
-        inputs to time) by returning a reply, or returns None."""
-        if not self.alive() or self.ctrl is None:
-            raise SandboxError("the sandbox is not running")
-        with self._lock:
-            return self._run(request, on_frame, limits)
-
-    def _run(self, request: dict, on_frame, limits: Limits) -> RunRecord:
-        record = RunRecord()
-        max_out = limits.output_mb * 2**20
-        req_r, req_w = os.pipe()
-        res_r, res_w = os.pipe()
-        msg = {"op": "run", "limits": limits.as_message()}
+    def _ask(self, message: dict, reply_op: str, timeout: float = 60.0) -> dict | None:
+        """Send ``message`` to the zygote and wait for its ``reply_op``; other control messages
+        that arrive meanwhile are kept for the run loop."""
+        if self.ctrl is None:
+            return None
         try:
-            socket.send_fds(self.ctrl, [json.dumps(msg).encode()], [req_r, res_w])
-        finally:
-            os.close(req_r)
-            os.close(res_w)
-        os.set_blocking(req_w, False)
-        os.set_blocking(res_r, False)
-        pending = bytearray(_frame(codec.encode(request)))
-        inbuf = bytearray()
-        start = time.monotonic()
-        # The zygote enforces the real limit; this one only guards against a stuck zygote.
-        hard_deadline = start + limits.timeout_s + 60
-        sel = selectors.DefaultSelector()
-        sel.register(res_r, selectors.EVENT_READ, "res")
-        sel.register(self.ctrl, selectors.EVENT_READ, "ctrl")
-        writing = True
-        sel.register(req_w, selectors.EVENT_WRITE, "req")
-        res_open = True
-        done_at = None
-        stop_reading = False
-        self._early_exit = None
+            self.ctrl.send(json.dumps(message).encode())
+        except OSError:
+            return None
+        deadline = time.monotonic() + timeout
         try:
             while True:
-                now = time.monotonic()
-                if self._early_exit is not None and not record.exit:
-                    record.exit, done_at = self._early_exit, now
-                    sel.unregister(self.ctrl)
-                if record.exit and (not res_open or now > done_at + 2):
-                    break
-                if now > hard_deadline:
-                    raise SandboxError("the sandbox stopped answering")
-                timeout = min(hard_deadline - now, 0.5)
-                for key, _ in sel.select(timeout):
-                    what = key.data
-                    if what == "req":
-                        try:
-                            n = os.write(req_w, pending[: 1 << 20])
-                            del pending[:n]
-                        except (BrokenPipeError, OSError):
-                            pending.clear()
-                        if not pending:
-                            sel.unregister(req_w)
-                            writing = False
-                    elif what == "res":
-                        try:
-                            chunk = os.read(res_r, 1 << 20)
-                        except BlockingIOError:
-                            continue
-                        if not chunk:
-                            sel.unregister(res_r)
-                            res_open = False
-                            continue
-                        record.output_bytes += len(chunk)
-                        if stop_reading:
-                            continue
-                        inbuf += chunk
-                        if record.output_bytes > max_out:
-                            record.protocol_error = (
-                                f"the submission sent more than {limits.output_mb} MB back"
-                            )
-                            stop_reading = True
-                            self._send({"op": "kill"})
-                            continue
-                        for message in self._frames(inbuf, record, max_out):
-                            record.frames.append((round(time.monotonic() - start, 4), message))
-                            if isinstance(message, dict):
-                                reply = on_frame(message)
-                                if reply is not None:
-                                    record.sent.append((time.monotonic() - start, message))
-                                    pending += _frame(codec.encode(reply))
-                                    if not writing:
-                                        sel.register(req_w, selectors.EVENT_WRITE, "req")
-                                        writing = True
-                        if record.protocol_error:
-                            stop_reading = True
-                            self._send({"op": "kill"})
-                    elif what == "ctrl":
-                        data = self.ctrl.recv(1 << 16)
-                        if not data:
-                            raise SandboxError("the sandbox exited")
-                        record.exit = json.loads(data)
-                        done_at = time.monotonic()
-                        sel.unregister(self.ctrl)
-        finally:
-            sel.close()
-            os.close(req_w)
-            os.close(res_r)
-        record.wall_s = round(time.monotonic() - start, 4)
-        return record
-
-    def time_reference(self, kind: str, n: int, count: int, seed: int, K, rows=None):
-        """Seconds the zygote takes for one yardstick round (see timing.py), or None.
-
-        Only during ``run``, while the child waits for the grader (the zygote answers from its
-        wait loop).
-        """
-        if self.ctrl is None or self._early_exit is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self.ctrl.settimeout(left)
+                data, fds, _flags, _addr = socket.recv_fds(self.ctrl, 1 << 16, 4)
+                if not data:
+                    return None
+                msg = json.loads(data)
+                if msg.get("op") == reply_op:
+                    for fd in fds:
+                        _close(fd)
+                    return msg
+                self._inbox.append((msg, list(fds)))
+                if msg.get("op") == "done":
+                    return None  # the submission ended meanwhile: no answer will come
+        except (TimeoutError, OSError, ValueError):
             return None
+        finally:
+            if self.ctrl is not None:
+                self.ctrl.settimeout(None)
+
+    def probe_cpu(self) -> dict | None:
+        """CPU seconds of the running probe process so far (the kernel's clock, read by the
+        zygote), its thread count and how many other processes the submission runs."""
+        return self._ask({"op": "probe-cpu"}, "probe-cpu-reply")
+
+    def yardstick(self, kind: str, n: int, count: int, seed: int, K, rows=None) -> dict | None:
+        """Time one yardstick round in the zygote (its CPU seconds and wall seconds)."""
         msg = {
-            "op": "time-ref",
+            "op": "yardstick",
             "kind": kind,
             "n": n,
             "count": count,
@@ -508,49 +493,308 @@ class Sandbox:
             "K": K,
             "rows": rows,
         }
-        start = time.monotonic()
-        self._send(msg)
-        self.ctrl.settimeout(60)
+        return self._ask(msg, "yardstick-done")
+
+    # -- one submission
+
+    def run(self, request: dict, conversation: Conversation | None, limits: Limits) -> RunRecord:
+        """Run one submission: its cells in the notebook process, each test in a verified probe
+        process that ``conversation`` feeds with cases and answers."""
+        if not self.alive() or self.ctrl is None:
+            raise SandboxError("the sandbox is not running")
+        with self._lock:
+            return _Run(self, request, conversation or Conversation(), limits).loop()
+
+
+class _Run:
+    """The grader's event loop for one submission (one thread, non-blocking pipes)."""
+
+    def __init__(self, box: Sandbox, request: dict, conversation: Conversation, limits: Limits):
+        self.box = box
+        self.conversation = conversation
+        self.limits = limits
+        self.record = RunRecord()
+        self.max_out = limits.output_mb * 2**20
+        self.payload = _frame(codec.encode(request))
+        self.sel = selectors.DefaultSelector()
+        self.pipes: dict[int, _Pipe] = {}
+        self.pending: dict[int, bytearray] = {}  # write fd -> bytes still to write
+        self.cells_in: int | None = None
+        self.probe_in: dict[str, int] = {}  # step -> write fd of its cases pipe
+        self.start = time.monotonic()
+        self.memcap = None
+        self.done_at: float | None = None
+
+    def now(self) -> float:
+        return round(time.monotonic() - self.start, 4)
+
+    def loop(self) -> RunRecord:
+        box, record = self.box, self.record
+        cells_in_r, cells_in_w = os.pipe()
+        cells_out_r, cells_out_w = os.pipe()
+        msg = {"op": "run", "limits": self.limits.as_message()}
+        try:
+            socket.send_fds(box.ctrl, [json.dumps(msg).encode()], [cells_in_r, cells_out_w])
+        finally:
+            os.close(cells_in_r)
+            os.close(cells_out_w)
+        self.cells_in = cells_in_w
+        self._reader(cells_out_r, "cells-out")
+        self.sel.register(box.ctrl, selectors.EVENT_READ, "ctrl")
+        # The zygote enforces the real limit; this one only guards against a stuck zygote.
+        hard_deadline = self.start + self.limits.timeout_s + 60
         try:
             while True:
-                data = self.ctrl.recv(1 << 16)
-                if not data:
-                    return None
-                reply = json.loads(data)
-                if reply.get("op") == "time-ref-done":
-                    return time.monotonic() - start
-                if reply.get("op") == "done":  # the child ended meanwhile: keep it for run()
-                    self._early_exit = reply
-                    return None
-        except (TimeoutError, OSError, ValueError):
-            return None
+                while box._inbox:
+                    self._control(*box._inbox.pop(0))
+                now = time.monotonic()
+                if record.exit and (not self._readers_open() or now > self.done_at + 2):
+                    break
+                if now > hard_deadline:
+                    raise SandboxError("the sandbox stopped answering")
+                for key, events in self.sel.select(min(hard_deadline - now, 0.5)):
+                    if key.data == "ctrl":
+                        self._read_control()
+                    elif events & selectors.EVENT_WRITE:
+                        self._write(key.fd)
+                    else:
+                        self._read(self.pipes[key.fd])
         finally:
-            self.ctrl.settimeout(None)
+            self.sel.close()
+            for fd in list(self.pipes) + list(self.pending) + [self.cells_in]:
+                if fd is not None:
+                    _close(fd)
+            self._release_memcap()
+        record.wall_s = round(time.monotonic() - self.start, 4)
+        return record
 
-    def _send(self, msg: dict) -> None:
+    # -- plumbing
+
+    def _reader(self, fd: int, kind: str, step=None) -> None:
+        os.set_blocking(fd, False)
+        self.pipes[fd] = _Pipe(fd, kind, step)
+        self.sel.register(fd, selectors.EVENT_READ)
+
+    def _queue(self, fd: int | None, data: bytes) -> None:
+        if fd is None:
+            return
+        if fd not in self.pending:
+            os.set_blocking(fd, False)
+            self.pending[fd] = bytearray()
+            self.sel.register(fd, selectors.EVENT_WRITE)
+        self.pending[fd] += data
+
+    def _write(self, fd: int) -> None:
+        buf = self.pending.get(fd)
         try:
-            self.ctrl.send(json.dumps(msg).encode())
+            n = os.write(fd, buf[: 1 << 20])
+            del buf[:n]
+        except (BrokenPipeError, OSError):
+            buf.clear()
+        if not buf:
+            self.sel.unregister(fd)
+            del self.pending[fd]
+
+    def _readers_open(self) -> bool:
+        return any(p.open for p in self.pipes.values())
+
+    def _kill(self) -> None:
+        try:
+            self.box.ctrl.send(json.dumps({"op": "kill"}).encode())
         except OSError:
             pass
 
-    @staticmethod
-    def _frames(buf: bytearray, record: RunRecord, max_frame: int):
-        """Pop complete frames off ``buf`` and decode them (untrusted bytes)."""
-        while len(buf) >= 4:
-            n = int.from_bytes(buf[:4], "little")
-            if n > max_frame:
-                record.protocol_error = "the submission corrupted the result channel"
-                return
-            if len(buf) < 4 + n:
-                return
-            payload = bytes(buf[4 : 4 + n])
-            del buf[: 4 + n]
+    # -- the control socket
+
+    def _read_control(self) -> None:
+        try:
+            data, fds, _flags, _addr = socket.recv_fds(self.box.ctrl, 1 << 16, 4)
+        except OSError:
+            data, fds = b"", []
+        if not data:
+            raise SandboxError("the sandbox exited")
+        self._control(json.loads(data), list(fds))
+
+    def _control(self, msg: dict, fds: list[int]) -> None:
+        op = msg.get("op")
+        record = self.record
+        if op == "started":
+            self._place(msg.get("pid"))
+            self._queue(self.cells_in, self.payload)
+        elif op == "probe" and len(fds) == 2:
+            step = msg.get("step")
+            cases_w, obs_r = fds
+            record.probes[step] = ProbeRecord(step=step, pid=msg.get("pid"))
+            self.probe_in[step] = cases_w
+            self._reader(obs_r, "probe-out", step)
+            reply = self.conversation.cases(step)
+            if reply is None:
+                record.evidence.append({"step": step, "what": "a probe for an unknown test"})
+                _close(cases_w)
+                self.probe_in.pop(step, None)
+            else:
+                self._queue(cases_w, _frame(codec.encode(reply)))
+            return
+        elif op == "probe-end":
+            probe = record.probes.get(msg.get("step"))
+            if probe is not None:
+                probe.ended = True
+        elif op == "evidence":
+            record.evidence.append({"step": msg.get("step"), "what": str(msg.get("what"))[:300]})
+        elif op == "done":
+            record.exit = msg
+            self.done_at = time.monotonic()
+            for entry in msg.get("evidence") or []:
+                if entry not in record.evidence:
+                    record.evidence.append(entry)
             try:
-                yield codec.decode(payload)
-            except codec.CodecError as exc:
-                record.protocol_error = f"the submission corrupted the result channel ({exc})"
-                return
+                self.sel.unregister(self.box.ctrl)
+            except (KeyError, ValueError):
+                pass
+        for fd in fds:
+            _close(fd)
+
+    def _place(self, ns_pid) -> None:
+        """Move the notebook process into a memory cgroup of its own (before it reads)."""
+        if not self.box.memory_cgroups or not isinstance(ns_pid, int):
+            return
+        from convcourse.instructor.memcap import MemoryCap, host_pid
+
+        pid = host_pid(ns_pid, self.box._anchor) if self.box._anchor else None
+        if pid is None:
+            return
+        try:
+            self.memcap = MemoryCap.create(self.limits.memory_mb)
+            self.memcap.add(pid)
+        except OSError:
+            self._release_memcap()
+
+    def _release_memcap(self) -> None:
+        if self.memcap is not None:
+            self.record.memory = {
+                "cgroup": True,
+                "oom_kills": self.memcap.oom_kills(),
+                "peak_mb": self.memcap.peak_mb(),
+            }
+            self.memcap.remove()
+            self.memcap = None
+
+    # -- the submission's pipes
+
+    def _read(self, pipe: _Pipe) -> None:
+        record = self.record
+        try:
+            chunk = os.read(pipe.fd, 1 << 20)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self.sel.unregister(pipe.fd)
+            pipe.open = False
+            return
+        record.output_bytes += len(chunk)
+        if pipe.stopped:
+            return
+        pipe.buf += chunk
+        if record.output_bytes > self.max_out:
+            record.protocol_error = f"the submission sent more than {self.limits.output_mb} MB back"
+            pipe.stopped = True
+            self._kill()
+            return
+        for message in _frames(pipe.buf, record, self.max_out):
+            if pipe.kind == "cells-out":
+                self._cells_frame(message)
+            else:
+                self._probe_frame(pipe, message)
+        if record.protocol_error:
+            pipe.stopped = True
+            self._kill()
+
+    def _cells_frame(self, message) -> None:
+        self.record.frames.append((self.now(), message))
+        kind = message.get("t") if isinstance(message, dict) else None
+        if kind not in _CELLS_KINDS:
+            what = f"the notebook's own channel carried a {kind!r} frame" if kind else None
+            self.record.evidence.append(
+                {"step": None, "what": what or "the notebook's channel carried a malformed frame"}
+            )
+
+    def _probe_frame(self, pipe: _Pipe, message) -> None:
+        probe = self.record.probes[pipe.step]
+        probe.frames.append((self.now(), message))
+        if not isinstance(message, dict) or message.get("t") not in _PROBE_KINDS:
+            self.record.evidence.append(
+                {"step": pipe.step, "what": "the test's probe sent a frame outside the protocol"}
+            )
+            pipe.stopped = True
+            return
+        if (
+            message.get("t") == "test"
+            and sum(1 for _, f in probe.frames if isinstance(f, dict) and f.get("t") == "test") > 1
+        ):
+            self.record.evidence.append(
+                {"step": pipe.step, "what": "the test's probe answered twice"}
+            )
+            pipe.stopped = True
+            return
+        reply = self.conversation.on_probe_frame(pipe.step, message, self.box)
+        if reply is not None:
+            self._queue(self.probe_in.get(pipe.step), _frame(codec.encode(reply)))
+
+
+_CELLS_KINDS = frozenset({"hello", "start", "cell", "begin", "end", "fatal", "unencodable"})
+_PROBE_KINDS = frozenset({"test", "time-ready", "timed", "fatal", "unencodable"})
+
+
+def _frames(buf: bytearray, record: RunRecord, max_frame: int):
+    """Pop complete frames off ``buf`` and decode them (untrusted bytes)."""
+    while len(buf) >= 4:
+        n = int.from_bytes(buf[:4], "little")
+        if n > max_frame:
+            record.protocol_error = "the submission corrupted its result channel"
+            return
+        if len(buf) < 4 + n:
+            return
+        payload = bytes(buf[4 : 4 + n])
+        del buf[: 4 + n]
+        try:
+            yield codec.decode(payload)
+        except codec.CodecError as exc:
+            record.protocol_error = f"the submission corrupted its result channel ({exc})"
+            return
 
 
 def _frame(payload: bytes) -> bytes:
     return len(payload).to_bytes(4, "little") + payload
+
+
+def _close(fd: int) -> None:
+    try:
+        os.close(fd)
+    except OSError:
+        pass
+
+
+def _namespace_anchor(bwrap_pid: int) -> int | None:
+    """A host pid inside the sandbox's pid namespace: bwrap's first descendant that is in
+    another pid namespace than bwrap itself."""
+    try:
+        own = os.readlink(f"/proc/{bwrap_pid}/ns/pid")
+    except OSError:
+        return None
+    todo, seen = [bwrap_pid], set()
+    while todo:
+        pid = todo.pop(0)
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            if os.readlink(f"/proc/{pid}/ns/pid") != own:
+                return pid
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{tid}/children") as f:
+                    todo.extend(int(c) for c in f.read().split())
+        except OSError:
+            continue
+    return None

@@ -1,247 +1,640 @@
-"""A static look at the student's code, in the grader (never in the sandbox).
+"""The grader's static analysis of a submission: from the submitted source alone, outside the
+sandbox, it answers two questions.
 
-It cannot change a score -- verdicts come from comparisons the grader makes itself -- but it
-tells the instructor when a submission tried to tamper with grading: redefining builtins,
-patching torch, installing IPython input transformers, replacing modules in ``sys.modules``,
-killing processes, reading other people's files, faking test output.  Each finding is a short
-plain sentence naming the cell; the results file lists them under ``flags``.
+(a) **Which exercises' answers use forbidden code?**  For each graded symbol (``corr2d``) at its
+    test cell's position, everything the symbol can reach: its bindings in earlier cells (def,
+    class, assignment, import, for/with targets, walrus, ``global`` in a function), the writes
+    into an object it names (``TABLE["f"] = ...``, ``TABLE.append(...)``, ``setattr``, also
+    through the functions a cell calls or decorates with), then every module-level name that
+    code reads, to a fixed point.  Every reference in it that a rule of the exercise names is
+    a finding (scan_policy.py: ``F.conv2d`` by attribute name on any receiver, ``from
+    convcourse ... import``, ``getattr(F, "conv2d")``, ``class Conv2D(nn.Conv2d)``), whether
+    the student or a trusted (released) cell wrote it.  Values passed to a function as
+    arguments are data, not code the answer runs, and are not followed.
+(b) **Does the notebook hold tampering evidence?**  Anywhere in the untrusted cells: imports
+    outside the allow-list, dynamic code and introspection, private and dunder attributes,
+    defining hooks (``__del__``, ``__torch_function__``), monkeypatching modules (through
+    aliases, containers, functions and ``setattr``), the IPython shell beyond harmless
+    magics, paths the lessons never need, and code too large or too deep to analyse.
+
+Cells are read as IPython runs them (scan_walker.py: its input transformer, top-level
+``await``, the code inside ``%time``/``%timeit``).  A cell that does not parse never runs, so it
+binds nothing and is no evidence.  The work is bounded: at most ``MAX_CELLS`` code cells,
+``MAX_CELL_CHARS`` per cell, ``MAX_TOTAL_CHARS`` in all and ``MAX_DEPTH`` levels of nesting are
+analysed, and what lies beyond is itself evidence; each unit of code is walked once, and each
+target's reachability visits each binding once.
 """
 
 from __future__ import annotations
 
 import ast
+import functools
+import threading
+from collections import deque
+from dataclasses import dataclass
 
-__all__ = ["scan_cells", "to_python"]
-
-# Builtins whose replacement only makes sense as an attack on a checker (``sum = 0`` is common
-# and harmless, so everyday names are left out).
-_BUILTIN_NAMES = {
-    "print",
-    "isinstance",
-    "issubclass",
-    "len",
-    "type",
-    "open",
-    "repr",
-    "getattr",
-    "hasattr",
-    "hash",
-    "callable",
-    "__import__",
-    "exec",
-    "eval",
-    "compile",
-    "id",
-}
-_PATCHABLE_ROOTS = {
-    "torch",
-    "F",
-    "nn",
-    "np",
-    "numpy",
-    "math",
-    "convcourse",
-    "checks",
-    "corr",
-    "layers",
-    "IPython",
-    "builtins",
-    "__builtins__",
-    "sys",
-    "os",
-    "time",
-}
-_PROCESS_CALLS = {
-    ("os", "_exit"): "ends the process with os._exit",
-    ("os", "kill"): "sends signals to processes (os.kill)",
-    ("os", "killpg"): "sends signals to process groups (os.killpg)",
-    ("os", "fork"): "forks processes (os.fork)",
-    ("os", "forkpty"): "forks processes (os.forkpty)",
-    ("os", "system"): "runs shell commands (os.system)",
-    ("os", "setsid"): "starts a new session (os.setsid)",
-    ("sys", "_getframe"): "inspects the interpreter's frames (sys._getframe)",
-    ("gc", "get_objects"): "searches the interpreter's objects (gc.get_objects)",
-    ("gc", "get_referrers"): "searches the interpreter's objects (gc.get_referrers)",
-    ("signal", "signal"): "installs signal handlers",
-    ("signal", "setitimer"): "changes interval timers",
-}
-_SUSPICIOUS_MODULES = {
-    "socket": "imports socket (network access)",
-    "subprocess": "imports subprocess (runs programs)",
-    "ctypes": "imports ctypes (raw memory and system calls)",
-    "multiprocessing": "imports multiprocessing",
-    "pty": "imports pty",
-    "urllib": "imports urllib (network access)",
-    "requests": "imports requests (network access)",
-    "http": "imports http (network access)",
-}
-_FAKE_RESULT_WORDS = ("tests passed", "test passed", "all tests", "correct!", "✓ passed")
-# Paths no honest notebook of this course mentions.
-_SECRET_PATHS = (
-    "/etc/shadow",
-    "/etc/passwd",
-    "gradebook.db",
-    "/solutions/",
-    "/submitted/",
-    "/autograded/",
-    "/proc/1/",
-    "/root/",
-)
-_SECRET_PATH_HINTS = (
-    "/etc/shadow",
-    "gradebook",
-    "solutions/",
-    "submitted/",
-    "autograded/",
-    "/root",
-    "/home/",
-    "..",
+from convcourse.checks import rules as rules_table
+from convcourse.instructor import scan_policy as policy
+from convcourse.instructor.scan_walker import (
+    MAX_DEPTH,
+    Facts,
+    Recv,
+    Ref,
+    TooDeep,
+    Unit,
+    Walker,
+    chain_root,
+    dotted,
+    looks_plain,
+    parse,
+    parse_cell,
+    transformed,
+    units_of,
 )
 
+__all__ = [
+    "ScanCell",
+    "Target",
+    "Finding",
+    "ScanReport",
+    "scan_submission",
+    "to_python",
+    "MAX_CELLS",
+    "MAX_CELL_CHARS",
+    "MAX_TOTAL_CHARS",
+    "MAX_DEPTH",
+]
 
-def to_python(source: str) -> str:
+TAMPERING = "tampering"
+# The lessons have at most 21 code cells, 6,612 characters of code, 1,192 in one cell, nested
+# at most 20 AST levels (real Python code: 20).  The limits leave a margin of 16x or more.
+MAX_CELLS = 1_000
+MAX_CELL_CHARS = 20_000
+MAX_TOTAL_CHARS = 200_000
+
+
+@dataclass(frozen=True)
+class ScanCell:
+    index: int  # the cell's index in the submitted notebook
+    source: str  # its text as submitted
+    trusted: bool  # byte-identical (trailing spaces aside) to a released code cell
+
+
+@dataclass(frozen=True)
+class Target:
+    exercise: str  # exercise id, e.g. "corr2d"
+    symbols: tuple[str, ...]  # notebook names the test cell passes, e.g. ("corr2d",)
+    position: int  # index of the test cell: only bindings in cells before it count
+    forbids: frozenset[str]  # rule names
+
+
+@dataclass(frozen=True)
+class Finding:
+    cell: int  # notebook cell index
+    line: int | None  # line within the cell (1-based), if known
+    rule: str  # "tampering" or one of the rule names
+    what: str  # one plain sentence naming the construct
+
+
+@dataclass
+class ScanReport:
+    tampering: list[Finding]  # in cell order
+    forbidden: dict[str, list[Finding]]  # exercise id -> findings (only exercises with some)
+
+    def first_tampering_cell(self) -> int | None:
+        return min((f.cell for f in self.tampering), default=None)
+
+
+# Two of the grader's worker threads scanning at once failed here, now and then, with a
+# SystemError from CPython 3.11's AST code (reports of "AST constructor recursion depth
+# mismatch" in threaded programs: python/cpython#106905).  Scans run one at a time.
+_AST_LOCK = threading.Lock()
+
+
+def scan_submission(cells: list[ScanCell], targets: list[Target]) -> ScanReport:
+    """The analysis of a submission's code cells (in notebook order) for the given targets."""
+    with _AST_LOCK:
+        return _scan(cells, targets)
+
+
+def _scan(cells: list[ScanCell], targets: list[Target]) -> ScanReport:
+    notebook = _Notebook(cells)
+    forbidden = {}
+    for target in targets:
+        found = notebook.reach(target)
+        if found:
+            forbidden.setdefault(target.exercise, []).extend(
+                f for f in found if f not in forbidden.get(target.exercise, [])
+            )
+    return ScanReport(notebook.tampering(), forbidden)
+
+
+def to_python(source: str, manager=None) -> str:
     """The Python that IPython would run for ``source`` (magics become function calls)."""
-    try:
+    if looks_plain(source) and parse(source)[0] is not None:
+        return source
+    return transformed(source, manager)[0]
+
+
+# ------------------------------------------------------------------------------ the notebook
+
+
+@dataclass
+class _Binding:
+    cell: int
+    unit: Unit | None = None  # the code to scan when reached
+    entity: str | None = None  # an import: what it binds
+    line: int | None = None
+    value: ast.expr | None = None  # a simple ``name = value``: for alias resolution
+
+
+class _Notebook:
+    def __init__(self, cells: list[ScanCell]):
+        self.units: list[Unit] = []
+        self.bindings: dict[str, list[_Binding]] = {}
+        self.mutations: dict[str, list[_Binding]] = {}
+        self.stars: list[tuple[int, str, int]] = []  # (cell, module, line)
+        self.evidence: list[Finding] = []
+        self.trusted: dict[int, bool] = {}
+        self._entity_memo: dict[tuple, set[str]] = {}
+        self._read(cells)
+        self._index()
+        self._carriers()
+        self._judge_deferred()
+
+    # -- reading --------------------------------------------------------------------------
+
+    def _read(self, cells: list[ScanCell]) -> None:
         from IPython.core.inputtransformer2 import TransformerManager
 
-        return TransformerManager().transform_cell(source)
-    except Exception:
-        return source
+        manager = TransformerManager()
+        total = 0
+        for analysed, cell in enumerate(cells):
+            self.trusted[cell.index] = cell.trusted
+            size = len(cell.source)
+            if size > MAX_CELL_CHARS:
+                self._finding(
+                    cell.index,
+                    None,
+                    f"the cell holds {size:,} characters of code, more than the scan reads "
+                    f"({MAX_CELL_CHARS:,})",
+                    force=True,
+                )
+                continue
+            if analysed >= MAX_CELLS or total + size > MAX_TOTAL_CHARS:
+                self._finding(
+                    cell.index,
+                    None,
+                    f"the notebook holds more code than the scan reads ({len(cells):,} code "
+                    f"cells; at most {MAX_CELLS:,} cells and {MAX_TOTAL_CHARS:,} characters "
+                    f"are analysed): the {len(cells) - analysed:,} cells from here on were not",
+                    force=True,
+                )
+                return
+            total += size
+            tree, problem, dropped = parse_cell(cell.source, manager)
+            if problem:
+                self._finding(cell.index, None, problem, force=True)
+            if tree is None:
+                continue
+            units = []
+            try:
+                for nodes in units_of(tree):
+                    facts = Facts()
+                    walker = Walker(facts, cell.trusted)
+                    walker.line_offset = dropped
+                    walker.visit_all(nodes)
+                    units.append(Unit(cell.index, facts))
+            except (TooDeep, RecursionError):
+                # Nothing of the cell counts (its bindings are unknown): the finding says so.
+                why = f"its code is nested more than {MAX_DEPTH} levels deep, too deep to analyse"
+                self._finding(cell.index, None, why, force=True)
+                continue
+            for unit in units:
+                self.units.append(unit)
+                for line, what in unit.facts.evidence:
+                    self._finding(cell.index, line, what)
+
+    def _finding(self, cell: int, line: int | None, what: str, force: bool = False) -> None:
+        if force or not self.trusted.get(cell, False):
+            self.evidence.append(Finding(cell, line, TAMPERING, what))
+
+    def tampering(self) -> list[Finding]:
+        """Every piece of evidence, one per cell and sentence, in cell (then line) order."""
+        seen, out = set(), []
+        for f in sorted(self.evidence, key=lambda f: (f.cell, f.line or 0)):
+            if (f.cell, f.what) not in seen:
+                seen.add((f.cell, f.what))
+                out.append(f)
+        return out
+
+    # -- the binding table ----------------------------------------------------------------
+
+    def _index(self) -> None:
+        for unit in self.units:
+            f = unit.facts
+            values = dict(f.aliases)
+            for name in f.binds:
+                self.bindings.setdefault(name, []).append(
+                    _Binding(unit.cell, unit, value=values.get(name))
+                )
+            for name, entity, line in f.imports:
+                self.bindings.setdefault(name, []).append(
+                    _Binding(unit.cell, entity=entity, line=line)
+                )
+            for name in f.mutated:
+                self.mutations.setdefault(name, []).append(_Binding(unit.cell, unit))
+            for module, line in f.stars:
+                self.stars.append((unit.cell, module, line))
+        self.module_bound = set(self.bindings)
+        self.alias_users: dict[str, set[str]] = {}  # name -> names bound to it (x = name)
+        for name, bindings in self.bindings.items():
+            for b in bindings:
+                if isinstance(b.value, ast.Name) and b.value.id != name:
+                    self.alias_users.setdefault(b.value.id, set()).add(name)
+        self._writes_through_calls()
+
+    def _writes_through_calls(self) -> None:
+        """A unit that calls a function of the notebook writes into whatever that function
+        writes into (``@register`` storing the decorated function in a global table): each
+        function's writes, to a fixed point over the call graph, become writes of its callers."""
+        writes: dict[str, set[str]] = {}
+        callers: dict[str, set[str]] = {}  # function -> functions whose bodies call it
+        for name, bindings in self.bindings.items():
+            for b in bindings:
+                if b.unit is not None:
+                    writes.setdefault(name, set()).update(b.unit.facts.mutated)
+                    for called in b.unit.facts.calls:
+                        callers.setdefault(called, set()).add(name)
+        queue = deque(name for name, names in writes.items() if names)
+        while queue:
+            called = queue.popleft()
+            for caller in callers.get(called, ()):
+                mine = writes.setdefault(caller, set())
+                if not writes[called] <= mine:
+                    mine |= writes[called]
+                    queue.append(caller)
+        for unit in self.units:
+            for called in unit.facts.calls:
+                for name in writes.get(called, ()):
+                    self.mutations.setdefault(name, []).append(_Binding(unit.cell, unit))
+
+    # -- which names may hold a module (for monkeypatching) --------------------------------
+
+    def _carriers(self) -> None:
+        """Names, attribute names and functions that may hold (or return) a module or class,
+        scope-insensitively: a worklist over the notebook's assignments (linear)."""
+        carriers: set[tuple[str, str]] = set()
+        flows: list[tuple[tuple, ast.AST]] = []
+        for unit in self.units:
+            for keys, value in unit.facts.flows:
+                if value is None:
+                    carriers.update(keys)  # an import
+                else:
+                    flows.append((keys, value))
+        readers: dict[tuple[str, str], list[int]] = {}
+        for i, (_, value) in enumerate(flows):
+            for key in _reads(value):
+                readers.setdefault(key, []).append(i)
+        self.carrier_keys = carriers
+        queue = deque(range(len(flows)))
+        while queue:
+            i = queue.popleft()
+            keys, value = flows[i]
+            if all(k in carriers for k in keys) or not self.carries(value):
+                continue
+            for key in keys:
+                if key not in carriers:
+                    carriers.add(key)
+                    queue.extend(readers.get(key, ()))
+
+    def carries(self, node: ast.AST, depth: int = 0) -> bool:
+        """Whether the value of ``node`` may be a module, a class, or a container of one."""
+        keys = self.carrier_keys
+        if depth > MAX_DEPTH:
+            return True
+        if isinstance(node, ast.Name):
+            return ("name", node.id) in keys
+        if isinstance(node, ast.Attribute):
+            return (
+                ("attr", node.attr) in keys
+                or node.attr in _CLASS_ATTRIBUTES
+                or self.carries(node.value, depth + 1)
+            )
+        if isinstance(node, ast.Subscript | ast.Starred):
+            return self.carries(node.value, depth + 1)
+        if isinstance(node, ast.NamedExpr):
+            return self.carries(node.value, depth + 1)
+        if isinstance(node, ast.Tuple | ast.List | ast.Set):
+            return any(self.carries(e, depth + 1) for e in node.elts)
+        if isinstance(node, ast.Dict):
+            return any(self.carries(v, depth + 1) for v in node.values)
+        if isinstance(node, ast.IfExp):
+            return self.carries(node.body, depth + 1) or self.carries(node.orelse, depth + 1)
+        if isinstance(node, ast.BoolOp):
+            return any(self.carries(v, depth + 1) for v in node.values)
+        if isinstance(node, ast.ListComp | ast.SetComp | ast.GeneratorExp):
+            return self.carries(node.elt, depth + 1)
+        if isinstance(node, ast.DictComp):
+            return self.carries(node.value, depth + 1)
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Name):
+                if func.id in ("type", "vars", "globals", "locals", "__import__", "super"):
+                    return True
+                if func.id == "getattr" and node.args:
+                    return self.carries(node.args[0], depth + 1)
+                return ("ret", func.id) in keys
+            if isinstance(func, ast.Attribute):
+                if func.attr in _CONTAINER_READS:
+                    return self.carries(func.value, depth + 1)
+                return func.attr in ("import_module", "__getattribute__")
+        return False
+
+    def entities(self, node: ast.AST) -> set[str]:
+        """The dotted entities an alias chain may stand for, in any cell (for the evidence that
+        depends on what a name is): ``c.EXERCISES`` with ``c = convcourse.checks``."""
+        root, path, mixed = chain_root(node)
+        if mixed or not isinstance(root, ast.Name):
+            return set()
+        return {".".join((e, *path)) for e in self._entities_before(root.id, None)}
+
+    def _judge_deferred(self) -> None:
+        for unit in self.units:
+            for item in unit.facts.deferred:
+                what = self._deferred(*item)
+                if what:
+                    self._finding(unit.cell, item[1], what)
+
+    def _deferred(self, kind: str, line: int, *data) -> str | None:
+        if kind == "builtin":
+            name, what = data
+            return None if name in self.module_bound else what
+        if kind == "store":
+            return self._store(*data)
+        if kind == "mutate":
+            receiver, method, text = data
+            if self._grading_state(receiver):
+                return f"changes the course's or d2l's state ({text}(…))"
+            return None
+        if kind == "course_attr":
+            receiver, attr, text = data
+            for entity in self.entities(receiver):
+                if entity == "convcourse.checks" and not policy.checks_attribute_ok(attr):
+                    return f"reaches the checks' internals ({text})"
+                if entity == "convcourse" and not policy.convcourse_attribute_ok(attr):
+                    return f"reaches course code that is not for students ({text})"
+            return None
+        if kind == "base":
+            base, cls = data
+            for entity in self.entities(base):
+                last = entity.rsplit(".", 1)[-1]
+                if last in policy.TENSOR_BASES:
+                    return f"subclasses a tensor type ({dotted(base)}: {entity})"
+                if last in policy.META_BASES:
+                    return f"defines a metaclass ({cls})"
+            return None
+        return None
+
+    def _store(self, receiver, attr, recv: Recv, text: str, delete: bool) -> str | None:
+        verb = "deletes" if delete else "monkeypatches"
+        if recv.kind == "self" and not recv.path:
+            return None  # self.weight = ...: the object's own attributes
+        # What a module-level name stands for; a function's own names are its business.
+        module_level = recv.kind == "free"
+        if attr is None:  # an item: sys.modules[...], EXERCISES[...], plt.rcParams[...]
+            if isinstance(receiver, ast.Attribute) and receiver.attr == "rcParams":
+                return None
+            if (module_level and self._grading_state(receiver)) or (
+                isinstance(receiver, ast.Attribute) and self.carries(receiver.value)
+            ):
+                return f"replaces an entry of {text}"
+            return None
+        if self.carries(receiver):
+            roots = {e.split(".")[0] for e in self.entities(receiver)} if module_level else set()
+            if roots & {"builtins"} or (
+                isinstance(receiver, ast.Name) and receiver.id == "__builtins__"
+            ):
+                return f"redefines the builtin {attr}"
+            return f"{verb} {text}"
+        if attr in policy.HONEST_STORES or recv.kind == "self":
+            return None
+        if recv.kind == "param":
+            return f"{verb} an attribute of an argument ({text}), which could be a module"
+        if recv.kind == "computed":
+            return f"{verb} an attribute of a computed object ({text})"
+        return None
+
+    def _grading_state(self, receiver) -> bool:
+        """Whether ``receiver`` may be a module-level object of the course or d2l."""
+        for entity in self.entities(receiver):
+            if entity.split(".")[0] in policy.GRADING_ROOTS and "rcParams" not in entity:
+                return True
+        return False
+
+    # -- reachability ---------------------------------------------------------------------
+
+    def reach(self, target: Target) -> list[Finding]:
+        """The forbidden references ``target``'s symbols reach at its position: a breadth-first
+        walk from the symbols through the bindings before the test cell, each name and each
+        unit visited once."""
+        forbids = frozenset(target.forbids)
+        if not forbids:
+            return []
+        before = target.position
+        origin: dict[str, tuple[str, ...]] = {}  # name -> the path from a symbol to it
+        queue: deque[str] = deque()
+        for symbol in target.symbols:
+            if symbol not in origin:
+                origin[symbol] = (symbol,)
+                queue.append(symbol)
+        found: dict[tuple, Finding] = {}
+        seen_units: set[int] = set()
+
+        def add(cell, line, rules, sentence, between: tuple[str, ...]) -> None:
+            # One finding per line and rule: the first is the most specific (the outermost
+            # attribute of a chain, the symbol's own binding before what it reaches).
+            if len(between) > 4:  # a long chain: its ends say enough
+                between = (*between[:2], "…", between[-1])
+            via = f", through {' → '.join(between)}" if between else ""
+            for rule in sorted(rules & forbids):
+                what = f"{sentence} ({policy.RULE_WORDS[rule]}){via}"
+                found.setdefault((cell, line, rule), Finding(cell, line, rule, what))
+
+        while queue:
+            name = queue.popleft()
+            path = origin[name]
+            symbol = path[0]
+            own = [b for b in self.bindings.get(name, ()) if b.cell < before]
+            units = [b.unit for b in own if b.unit is not None]
+            if any(b.entity is None for b in own):
+                # Something the notebook made (not a module): writes into it count too.
+                units += [b.unit for b in self.mutations.get(name, ()) if b.cell < before]
+            for b in own:
+                if b.entity is not None:
+                    if name == symbol:
+                        sentence = f"{symbol} is {b.entity}"
+                    elif b.entity.rsplit(".", 1)[-1] == name:
+                        sentence = f"{symbol} uses {b.entity}"
+                    else:
+                        sentence = f"{symbol} uses {b.entity}, imported as {name}"
+                    add(b.cell, b.line, policy.entity_rules(b.entity), sentence, path[1:-1])
+            for cell, line, module in self._star_candidates(name, before):
+                rules = policy.entity_rules(f"{module}.{name}")
+                sentence = f"{symbol} may use {name} from `from {module} import *`"
+                add(cell, line, rules, sentence, path[1:-1])
+            for unit in units:
+                if id(unit) in seen_units:
+                    continue
+                seen_units.add(id(unit))
+                for ref in unit.facts.refs:
+                    rules = self._ref_rules(ref, before)
+                    if rules & forbids:
+                        add(unit.cell, ref.line, rules, _sentence(symbol, ref), path[1:])
+                for free in unit.facts.free:
+                    if free not in origin:
+                        origin[free] = (*path, free)
+                        queue.append(free)
+            for alias in self.alias_users.get(name, ()):
+                # ``cls = Conv2D; cls.impl = ...`` writes into Conv2D too.
+                if alias not in origin:
+                    origin[alias] = (*path, alias)
+                    queue.append(alias)
+        return sorted(found.values(), key=lambda f: (f.cell, f.line or 0, f.rule))
+
+    def _star_candidates(self, name: str, before: int):
+        """The ``from M import *`` before the test that may bind ``name`` (whatever else binds
+        it: a later binding may sit in a branch that never runs)."""
+        for cell, module, line in self.stars:
+            if cell < before and _exports(module, name):
+                yield cell, line, module
+
+    def _ref_rules(self, ref: Ref, before: int) -> frozenset[str]:
+        if ref.kind == "import":
+            return policy.entity_rules(ref.name.removesuffix(".*"))
+        if ref.kind == "string":
+            rules = policy.entity_rules(ref.name) if "." in ref.name else frozenset()
+            # Strings name attributes without a receiver: d2l-only names (SGD) do not count.
+            return rules | policy.name_rules(ref.name.rsplit(".", 1)[-1], d2l_receiver=False)
+        recv = ref.recv
+        if ref.kind == "base":  # class C(M): what M stands for
+            entities = self._entities_before(ref.name, before)
+        else:
+            entities = set()
+            if recv is not None and recv.kind == "free" and recv.root is not None:
+                # What the receiver is decides too: convcourse.<...>, torch.autograd.<...>.
+                prefixes = self._entities_before(recv.root, before)
+                entities = {".".join((e, *recv.path, ref.name)) for e in prefixes}
+        rules = frozenset()
+        if ref.kind != "base":
+            rules = policy.name_rules(ref.name, d2l_receiver=self._d2l_receiver(recv, before))
+        for entity in entities:
+            rules |= policy.entity_rules(entity)
+            if ref.base and entity.split(".")[0] in policy.SHIPPED_BASE_ROOTS:
+                rules |= {rules_table.SHIPPED}  # any class of d2l or the course as a base
+        return rules
+
+    def _entities_before(self, name: str, before: int | None, depth: int = 0) -> set[str]:
+        """The entities ``name`` may stand for through imports and plain aliases (``g = F``,
+        ``T = torch.Tensor``) bound before cell ``before`` (None: anywhere); memoised."""
+        key = (name, before)
+        if key in self._entity_memo:
+            return self._entity_memo[key]
+        out: set[str] = set()
+        if depth <= 8:
+            for b in self.bindings.get(name, ()):
+                if before is not None and b.cell >= before:
+                    continue
+                if b.entity is not None:
+                    out.add(b.entity)
+                elif isinstance(b.value, ast.Name | ast.Attribute):
+                    root, path, mixed = chain_root(b.value)
+                    if isinstance(root, ast.Name) and not mixed and root.id != name:
+                        for e in self._entities_before(root.id, before, depth + 1):
+                            out.add(".".join((e, *path)))
+        if depth == 0:
+            self._entity_memo[key] = out
+        return out
+
+    def _d2l_receiver(self, recv: Recv | None, before: int) -> bool | None:
+        """True: the receiver is d2l; False: known not to be; None: unknown."""
+        if recv is None:
+            return None
+        if recv.kind == "self":
+            return False
+        if recv.kind != "free" or recv.root is None:
+            return None
+        own = [b for b in self.bindings.get(recv.root, ()) if b.cell < before]
+        entities = self._entities_before(recv.root, before)
+        if any(e.split(".")[0] == "d2l" for e in entities):
+            return True
+        resolved = all(
+            b.entity is not None or isinstance(b.value, ast.Name | ast.Attribute) for b in own
+        )
+        return False if own and resolved and entities else None
 
 
-def _dotted(node) -> str:
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-    elif isinstance(node, ast.Call):
-        parts.append(_dotted(node.func) + "()")
-    else:
-        return ""
-    return ".".join(reversed(parts))
+_CLASS_ATTRIBUTES = frozenset({"__class__", "__dict__", "__globals__", "__builtins__", "__self__"})
+_CONTAINER_READS = frozenset({"values", "items", "get", "pop", "copy", "setdefault"})
 
 
-class _Finder(ast.NodeVisitor):
-    def __init__(self):
-        self.found: list[str] = []
-
-    def add(self, text: str) -> None:
-        if text not in self.found:
-            self.found.append(text)
-
-    def _target(self, target) -> None:
-        if isinstance(target, ast.Attribute):
-            name = _dotted(target)
-            root = name.split(".")[0]
-            if root in ("builtins", "__builtins__"):
-                self.add(f"redefines the builtin {target.attr}")
-            elif root in _PATCHABLE_ROOTS:
-                self.add(f"monkeypatches {name}")
-            elif name.startswith("get_ipython()"):
-                self.add(f"changes the IPython shell ({name})")
-        elif isinstance(target, ast.Subscript):
-            name = _dotted(target.value)
-            if name in ("sys.modules", "builtins.__dict__", "__builtins__"):
-                self.add(f"replaces an entry of {name}")
-        elif isinstance(target, ast.Name):
-            if target.id in _BUILTIN_NAMES:
-                self.add(f"shadows the builtin {target.id}")
-            if target.id.startswith("check_") or target.id == "student_seed":
-                self.add(f"redefines the grading function {target.id}")
-        elif isinstance(target, ast.Tuple | ast.List):
-            for elt in target.elts:
-                self._target(elt)
-
-    def visit_Assign(self, node):
-        for target in node.targets:
-            self._target(target)
-        self.generic_visit(node)
-
-    def visit_AugAssign(self, node):
-        self._target(node.target)
-        self.generic_visit(node)
-
-    def visit_FunctionDef(self, node):
-        if node.name in _BUILTIN_NAMES or node.name.startswith("check_"):
-            self.add(f"defines a function named {node.name}")
-        if node.name == "__eq__" and _always_true(node):
-            self.add("defines an __eq__ that is always true")
-        self.generic_visit(node)
-
-    visit_AsyncFunctionDef = visit_FunctionDef
-
-    def visit_Call(self, node):
-        name = _dotted(node.func)
-        parts = tuple(name.split("."))
-        if len(parts) >= 2 and parts[-2:] in _PROCESS_CALLS:
-            self.add(_PROCESS_CALLS[parts[-2:]])
-        if name in ("setattr", "delattr") and node.args:
-            target = _dotted(node.args[0])
-            if target.split(".")[0] in _PATCHABLE_ROOTS:
-                self.add(f"monkeypatches {target} with {name}()")
-        if "input_transformer" in name or "ast_transformers" in name:
-            self.add("installs an IPython input transformer")
-        if name.endswith("register_magic_function") or name.endswith("events.register"):
-            self.add(f"hooks into IPython ({name})")
-        if name in ("print", "display") or name.endswith(".write"):
-            for arg in node.args:
-                if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-                    text = arg.value.lower()
-                    if any(w in text for w in _FAKE_RESULT_WORDS):
-                        self.add("prints text that imitates a test result")
-        if name == "open" and node.args:
-            arg = node.args[0]
-            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-                if any(h in arg.value for h in _SECRET_PATH_HINTS) or arg.value.startswith("/"):
-                    self.add(f"opens {arg.value!r}")
-        self.generic_visit(node)
-
-    def visit_Constant(self, node):
-        if isinstance(node.value, str) and len(node.value) < 500:
-            for hint in _SECRET_PATHS:
-                if hint in node.value:
-                    self.add(f"refers to {hint!r}")
-        self.generic_visit(node)
-
-    def visit_Attribute(self, node):
-        name = _dotted(node)
-        if "input_transformers" in name or "ast_transformers" in name:
-            self.add("installs an IPython input transformer")
-        self.generic_visit(node)
-
-    def visit_Import(self, node):
-        for alias in node.names:
-            why = _SUSPICIOUS_MODULES.get(alias.name.split(".")[0])
-            if why:
-                self.add(why)
-        self.generic_visit(node)
-
-    def visit_ImportFrom(self, node):
-        if node.module:
-            why = _SUSPICIOUS_MODULES.get(node.module.split(".")[0])
-            if why:
-                self.add(why)
-        self.generic_visit(node)
+def _reads(value: ast.AST):
+    """The carrier keys whose status can change whether ``value`` carries a module."""
+    stack = [value]
+    count = 0
+    while stack and count < 10_000:
+        node = stack.pop()
+        count += 1
+        if isinstance(node, ast.Name):
+            yield ("name", node.id)
+        elif isinstance(node, ast.Attribute):
+            yield ("attr", node.attr)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            yield ("ret", node.func.id)
+        stack.extend(ast.iter_child_nodes(node))
 
 
-def _always_true(fn: ast.FunctionDef) -> bool:
-    returns = [n for n in ast.walk(fn) if isinstance(n, ast.Return)]
-    return bool(returns) and all(
-        isinstance(r.value, ast.Constant) and r.value.value is True for r in returns
-    )
+def _sentence(symbol: str, ref: Ref) -> str:
+    if ref.kind == "import":
+        return f"{symbol} imports {ref.text}"
+    if ref.kind == "string":
+        return f"{symbol} names {ref.text} in a string"
+    if ref.base:
+        return f"{symbol} is based on {ref.text}"
+    return f"{symbol} uses {ref.text}"
 
 
-def scan_cells(cells: list[tuple[str, str]]) -> list[str]:
-    """Findings for ``(label, source)`` code cells, as ``"<label>: <finding>"`` sentences."""
-    flags: list[str] = []
-    for label, source in cells:
-        try:
-            tree = ast.parse(to_python(source))
-        except (SyntaxError, ValueError):
-            continue
-        finder = _Finder()
-        finder.visit(tree)
-        flags.extend(f"{label}: {text}" for text in finder.found)
-    return flags
+@functools.lru_cache(maxsize=256)
+def _exports(module: str, name: str) -> bool:
+    """Whether ``from module import *`` may bind ``name``: the module's ``__all__`` or public
+    names when it is already imported here, ``__all__`` read from the source for the course's
+    own modules, and True (may) when nothing is known."""
+    import sys
+
+    loaded = sys.modules.get(module)
+    if loaded is not None:
+        names = getattr(loaded, "__all__", None)
+        if names is not None:
+            return name in names
+        return not name.startswith("_") and hasattr(loaded, name)
+    if module.split(".")[0] != "convcourse":
+        return True
+    from pathlib import Path
+
+    import convcourse
+
+    base = Path(convcourse.__file__).parent.joinpath(*module.split(".")[1:])
+    path = base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return not name.startswith("_")
+    for node in tree.body:
+        if isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
+                try:
+                    return name in ast.literal_eval(node.value)
+                except (ValueError, TypeError, SyntaxError):
+                    break
+    return not name.startswith("_")

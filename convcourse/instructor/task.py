@@ -9,6 +9,7 @@ caller writes the outcome: autograded notebooks, gradebook, results file.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 import time
@@ -22,7 +23,6 @@ from convcourse.instructor.notebook_io import (
     plan_submission,
 )
 from convcourse.instructor.sandbox import Limits, RunRecord, Sandbox, SandboxError
-from convcourse.instructor.scan import scan_cells
 from convcourse.instructor.timing import speed_level
 from convcourse.instructor.verdicts import CellResult, StudentCases, judge_test_cell
 
@@ -87,7 +87,7 @@ def grade_submission(task: GradeTask, sandbox: Sandbox) -> TaskOutcome:
     spec = task.spec
     notebooks_json, autograded, grades = {}, {}, {}
     statuses: list[tuple[str, str]] = []
-    flags: list[str] = []
+    evidence: list[dict] = []
     score = 0.0
     claimed: set[str] = set()
     for name, nb_spec in spec.notebooks.items():
@@ -110,10 +110,10 @@ def grade_submission(task: GradeTask, sandbox: Sandbox) -> TaskOutcome:
             continue
         plan = plan_submission(loaded.nb, nb_spec)
         notes += plan.notes
-        flags += scan_cells(
-            [(f"cell {s['i'] + 1}", s["source"]) for s in plan.steps if s["kind"] == "code"]
-        )
-        status, detail, cells, cell_outputs = _run_notebook(task, nb_spec, plan, sandbox)
+        report = _scan(plan, nb_spec)
+        status, detail, cells, cell_outputs, record = _run_notebook(task, nb_spec, plan, sandbox)
+        cells, found = apply_evidence(cells, nb_spec, plan, report, record)
+        evidence += found
         detail = "; ".join([d for d in (detail, *notes) if d])
         statuses.append((status, detail))
         nb_score = sum(c.points for c in cells)
@@ -131,6 +131,13 @@ def grade_submission(task: GradeTask, sandbox: Sandbox) -> TaskOutcome:
             "missing": False,
             "scores": {c.grade_id: c.points for c in cells},
             "answered": plan.answered,
+            # Withheld for review: 0 until the instructor grades it; the evidence is shown on
+            # the answer cell the test checks (nbgrader keeps comments on answer cells).
+            "review": {
+                c.grade_id: (_answer_id(nb_spec, c.grade_id), "; ".join(c.evidence))
+                for c in cells
+                if c.withheld
+            },
         }
     status, detail = _overall(statuses)
     result = {
@@ -144,7 +151,13 @@ def grade_submission(task: GradeTask, sandbox: Sandbox) -> TaskOutcome:
         "duration_s": round(time.perf_counter() - started, 3),
         "graded_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "notebooks": notebooks_json,
-        "flags": flags,
+        "evidence": evidence,
+        "withheld": [
+            c["grade_id"]
+            for nb in notebooks_json.values()
+            for c in nb["cells"]
+            if c.get("withheld")
+        ],
         "submission_hash": task.submission_hash,
         "spec_fingerprint": spec.fingerprint,
         "grader_version": GRADER_VERSION,
@@ -157,6 +170,13 @@ def grade_submission(task: GradeTask, sandbox: Sandbox) -> TaskOutcome:
 
 
 _SANDBOX_FAILED = "the grader's sandbox failed"
+# Exit codes of the grader's own code in the notebook process (inside/zygote.py).
+_WORKER_EXITS = {
+    70: "the grader's worker code failed in the notebook process",
+    71: "the notebook process received no cells",
+    72: "the seccomp filter could not be installed",
+    73: "the notebook process could not write its results",
+}
 _CELL_ID = re.compile(r"^[a-zA-Z0-9-_]{1,64}$")
 _SEVERITY = ("graded", "missing", "invalid", "timeout", "memory", "crashed", "refused")
 
@@ -222,9 +242,8 @@ def _run_notebook(task: GradeTask, nb_spec: NotebookSpec, plan, sandbox: Sandbox
     request = {
         "cells": plan.steps,
         "prelude_skip": len(prelude) if prelude is not None else 0,
-        # Every test's inputs go with the request (a round trip per test would cost more than
-        # the tests); only timing stays a conversation, since its clock is the grader's.
-        "tests": {s["step"]: cases.reply(s["step"]) for s in plan.steps if s["kind"] == "test"},
+        # No test's inputs here: each test's probe process gets them, and only them, after the
+        # zygote verified it (inside/zygote.py); the notebook process never holds them.
         "files": {k: np.frombuffer(v, dtype=np.uint8) for k, v in files.items()},
         "env": {"CONVCOURSE_STUDENT_ID": task.student_id},
     }
@@ -234,7 +253,7 @@ def _run_notebook(task: GradeTask, nb_spec: NotebookSpec, plan, sandbox: Sandbox
         try:
             if not sandbox.alive():
                 sandbox.start()
-            record = sandbox.run(request, cases.on_frame, task.limits)
+            record = sandbox.run(request, cases, task.limits)
             break
         except (SandboxError, RuntimeError) as exc:
             error = str(exc)
@@ -252,14 +271,14 @@ def _run_notebook(task: GradeTask, nb_spec: NotebookSpec, plan, sandbox: Sandbox
             )
             for g in nb_spec.tests
         ]
-        return "crashed", f"{_SANDBOX_FAILED}: {error}", results, {}
+        return "crashed", f"{_SANDBOX_FAILED}: {error}", results, {}, None
     status, detail, results, outputs = _interpret(task, nb_spec, plan, cases, record)
     detail = "; ".join(d for d in (detail, *file_notes) if d)
     if prelude is not None:  # the zygote ran these cells: their outputs are the same for all
         steps = [s for s in plan.steps if s.get("prelude")]
         for step, done in zip(steps, prelude, strict=False):
             outputs.setdefault(step["i"], done)
-    return status, detail, results, outputs
+    return status, detail, results, outputs, record
 
 
 def _interpret(task, nb_spec, plan, cases, record: RunRecord):
@@ -268,6 +287,7 @@ def _interpret(task, nb_spec, plan, cases, record: RunRecord):
     current = None
     ended = False
     memory_cell = None
+    unstarted: dict = {}  # test steps whose probe could not be forked
     for frame in frames:
         kind = frame.get("t")
         if kind == "start":
@@ -278,17 +298,21 @@ def _interpret(task, nb_spec, plan, cases, record: RunRecord):
             if memory_cell is None and any(w in error for w in _MEMORY_WORDS):
                 memory_cell = frame["i"]
             current = None
-        elif kind in ("need", "begin"):
+        elif kind == "begin":
             current = ("test", frame.get("step"))
-        elif kind == "test":
-            current = None
+            if frame.get("error"):
+                unstarted[frame.get("step")] = str(frame["error"])[:200]
         elif kind == "end":
             ended = True
     exit_info = record.exit or {}
     where = _where(plan, current)
     limits = task.limits
+    memory = record.memory or {}
     if record.protocol_error:
         status, detail = "crashed", f"{record.protocol_error}{where}"
+    elif memory.get("oom_kills"):
+        status = "memory"
+        detail = f"killed for using more than its {limits.memory_mb} MB of memory{where}"
     elif exit_info.get("timed_out"):
         status, detail = "timeout", f"timed out after {limits.timeout_s:g} s{where}"
     elif exit_info.get("signal") == 24:  # SIGXCPU
@@ -303,6 +327,10 @@ def _interpret(task, nb_spec, plan, cases, record: RunRecord):
             name = {9: "SIGKILL", 11: "SIGSEGV", 6: "SIGABRT", 7: "SIGBUS"}.get(sig, "")
             status, detail = "crashed", f"the notebook's process was killed by signal {sig}"
             detail += f" ({name}){where}" if name else where
+        elif code in _WORKER_EXITS:
+            # The grader's own code in the notebook process failed: not the student's doing.
+            status = "crashed"
+            detail = f"{_SANDBOX_FAILED}: {_WORKER_EXITS[code]} (exit code {code}){where}"
         else:
             status, detail = (
                 "crashed",
@@ -316,8 +344,146 @@ def _interpret(task, nb_spec, plan, cases, record: RunRecord):
     not_run = f"not run: {detail}" if detail else "not run"
     results = []
     for grade_id in nb_spec.tests:
-        results.append(judge_test_cell(grade_id, nb_spec.cell(grade_id).points, cases, not_run))
+        why = not_run
+        if grade_id in record.probes and grade_id not in cases.tests:
+            why = "the test's process ended before it answered" + (f" ({detail})" if detail else "")
+        elif grade_id in unstarted:
+            why = f"the test could not start ({unstarted[grade_id]}): too many processes"
+        results.append(judge_test_cell(grade_id, nb_spec.cell(grade_id).points, cases, why))
     return status, detail, results, outputs
+
+
+# ------------------------------------------------------------------ evidence and free points
+
+
+def _normal(text: str) -> str:
+    return "\n".join(line.rstrip() for line in str(text).strip().splitlines())
+
+
+def _scan(plan, nb_spec: NotebookSpec):
+    """The static analysis of the submitted code (scan.py), outside the sandbox."""
+    from convcourse.instructor.assignment import all_exercises
+    from convcourse.instructor.scan import ScanCell, ScanReport, Target, scan_submission
+
+    released = {_normal(text) for text in nb_spec.released_code}
+    cells = [
+        ScanCell(step["i"], step["source"], _normal(step["source"]) in released)
+        for step in plan.steps
+        if step["kind"] == "code"
+    ]
+    positions = {step["step"]: step["i"] for step in plan.steps if step["kind"] == "test"}
+    exercises = all_exercises()
+    targets = []
+    for grade_id, calls in nb_spec.tests.items():
+        if grade_id not in positions:
+            continue
+        for call in calls:
+            forbids = frozenset(getattr(exercises.get(call.exercise), "forbids", ()) or ())
+            targets.append(Target(call.exercise, tuple(call.args), positions[grade_id], forbids))
+    try:
+        return scan_submission(cells, targets)
+    except Exception as exc:  # noqa: BLE001 - code the analysis cannot read is itself evidence
+        from convcourse.instructor.scan import Finding
+
+        what = f"the grader could not analyse the code ({type(exc).__name__}: {exc})"[:300]
+        import traceback
+
+        _log_scan_failure(traceback.format_exc())
+        return ScanReport([Finding(cells[0].index if cells else 0, None, "tampering", what)], {})
+
+
+def _log_scan_failure(text: str) -> None:
+    """The traceback of a scan that failed, for whoever debugs the grader (stderr)."""
+    import sys
+
+    print(f"convcourse: the static scan failed:\n{text}", file=sys.stderr)
+
+
+def apply_evidence(results: list[CellResult], nb_spec: NotebookSpec, plan, report, record):
+    """Test results after the evidence: answers that use forbidden code earn nothing; tests
+    that ran after tampering are withheld for the instructor's review.  Returns the new
+    results and the evidence as plain data for the results file."""
+    positions = {step["step"]: step["i"] for step in plan.steps if step["kind"] == "test"}
+    found: list[dict] = []
+    tampering = list(report.tampering) if report is not None else []
+    for f in tampering:
+        found.append({"kind": "static", "cell": f.cell, "line": f.line, "what": f.what})
+    runtime: dict = {}
+    for entry in (record.evidence if record is not None else []) or []:
+        step = entry.get("step")
+        found.append({"kind": "runtime", "step": step, "what": entry.get("what")})
+        runtime.setdefault(step, []).append(str(entry.get("what")))
+    first = report.first_tampering_cell() if report is not None else None
+    out = []
+    for result in results:
+        position = positions.get(result.grade_id)
+        reasons: list[str] = []
+        if first is not None and position is not None and position > first:
+            reasons += [f"cell {f.cell + 1}: {f.what}" for f in tampering if f.cell < position][:5]
+        reasons += runtime.get(result.grade_id, [])
+        if None in runtime and result.ran:
+            reasons += runtime[None]
+        env = _env_evidence(result, record)
+        reasons += env
+        found += [{"kind": "runtime", "step": result.grade_id, "what": w} for w in env]
+        forbidden = _forbidden(result, nb_spec, report)
+        if reasons:
+            result = dataclasses.replace(
+                result,
+                points=0.0,
+                passed=False,
+                misconception="withheld",
+                message=f"{result.exercise}: points withheld for the instructor's review: "
+                + "; ".join(dict.fromkeys(reasons)),
+                withheld=True,
+                evidence=list(dict.fromkeys(reasons)),
+            )
+        elif forbidden:
+            result = dataclasses.replace(
+                result,
+                points=0.0,
+                passed=False,
+                misconception=forbidden[0][0],
+                message=f"{result.exercise}: earns no points: "
+                + "; ".join(dict.fromkeys(w for _, w in forbidden))
+                + ". The exercise asks you to write this yourself (see its rules).",
+            )
+        out.append(result)
+    return out, found
+
+
+def _forbidden(result: CellResult, nb_spec: NotebookSpec, report) -> list[tuple[str, str]]:
+    """(misconception, sentence) for every forbidden reference of the cell's exercises."""
+    if report is None:
+        return []
+    from convcourse.checks.rules import MISCONCEPTIONS as keys
+
+    out = []
+    for call in nb_spec.tests.get(result.grade_id, []):
+        for f in report.forbidden.get(call.exercise, []):
+            where = f"cell {f.cell + 1}" + (f", line {f.line}" if f.line else "")
+            out.append((keys.get(f.rule, f.rule), f"{f.what} ({where})"))
+    return out
+
+
+def _env_evidence(result: CellResult, record) -> list[str]:
+    """What the test's probe found changed in the interpreter before it probed."""
+    if record is None:
+        return []
+    probe = record.probes.get(result.grade_id)
+    if probe is None:
+        return []
+    for _, frame in probe.frames:
+        if isinstance(frame, dict) and frame.get("t") == "test":
+            env = frame.get("env")
+            if isinstance(env, list):
+                return [f"before the test ran, {str(w)[:200]}" for w in env[:5]]
+    return []
+
+
+def _answer_id(nb_spec: NotebookSpec, test_grade_id: str) -> str | None:
+    cell = nb_spec.answer_cell(test_grade_id)
+    return cell.grade_id if cell is not None else None
 
 
 def _near_memory_limit(exit_info: dict, limits: Limits) -> bool:
@@ -402,12 +568,14 @@ def _clean_outputs(raw) -> list[dict]:
             continue
         kind = o.get("output_type")
         if kind == "stream" and o.get("name") in ("stdout", "stderr"):
-            out.append({"output_type": "stream", "name": o["name"], "text": str(o.get("text", ""))})
+            out.append(
+                {"output_type": "stream", "name": o["name"], "text": _text(o.get("text", ""))}
+            )
         elif kind in ("display_data", "execute_result"):
             data = o.get("data") if isinstance(o.get("data"), dict) else {}
             item = {
                 "output_type": kind,
-                "data": {"text/plain": str(data.get("text/plain", ""))},
+                "data": {"text/plain": _text(data.get("text/plain", ""))},
                 "metadata": {},
             }
             if kind == "execute_result":
@@ -418,12 +586,18 @@ def _clean_outputs(raw) -> list[dict]:
             out.append(
                 {
                     "output_type": "error",
-                    "ename": str(o.get("ename", "Error")),
-                    "evalue": str(o.get("evalue", "")),
-                    "traceback": [str(x) for x in tb],
+                    "ename": _text(o.get("ename", "Error")),
+                    "evalue": _text(o.get("evalue", "")),
+                    "traceback": [_text(x) for x in tb],
                 }
             )
     return out
+
+
+def _text(value) -> str:
+    """Text from the sandbox as UTF-8 can store it (a lone surrogate printed by a submission
+    would make the autograded notebook unwritable)."""
+    return str(value).encode("utf-8", "replace").decode("utf-8")
 
 
 # ------------------------------------------------------------------------- on a Dask worker

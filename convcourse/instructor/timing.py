@@ -1,20 +1,28 @@
-"""Timing a student's function with the grader's clock, never the submission's.
+"""Timing a student's function with the kernel's CPU clock, read by the zygote, never with the
+submission's own clock.
 
 The speed checks (``convcourse.checks.speed``) time the student's ``corr2d_fast`` against a
 yardstick inside the student's process -- fine for feedback in a notebook, useless for grading,
 since a submission can patch ``time.perf_counter``, the probe, or the yardstick itself.  Here:
 
-- the grader sends the sandboxed child a fresh random seed and starts its stopwatch; the child
-  makes the inputs from the seed, calls the function on each, and returns the outputs' sums
-  weighted by a random matrix also made from the seed; the stopwatch stops when they arrive,
-  and the grader recomputes a few sums at positions it draws afterwards (so every output had
-  to be computed, after the clock started -- no cache, no fake answer, no head start);
-- right after each such round, the zygote -- the sandbox's fork server, in which no student
-  code ever ran -- runs the yardstick (the lesson's loop, or ``F.conv2d``) and a do-nothing
-  function the same way, timed by the same stopwatch.  Student and yardstick rounds alternate,
-  so a busy machine slows both alike; the do-nothing round measures the exchange's own cost,
-  which is subtracted from both.
+- the test's probe process (a verified fork, see ``inside/probe.py``) first loads a seccomp
+  filter that forbids it any new process or thread, so all the work done for it runs in it;
+  nothing else of the submission runs meanwhile (the zygote stopped the notebook process and
+  killed the rest);
+- for each round the grader asks the zygote for the probe's CPU clock, sends a fresh random
+  seed, and reads the clock again when the answer arrives: the probe makes the inputs from the
+  seed, calls the function on each and returns the outputs' sums weighted by a random matrix
+  also made from the seed; the grader recomputes a few sums at positions it draws afterwards
+  (every output had to be computed, after the seed was sent -- no cache, no fake answer);
+- each such round is followed, in the same probe process, by a *null* round: the same inputs
+  and sums without the function.  Its CPU time (the inputs, the sums, the messages, whatever
+  this process pays for memory it inherited) is subtracted: what remains is the function's;
+- after each pair the zygote -- in which no student code ever ran -- makes the same inputs and
+  times the yardstick alone (a loop of the lesson's cost, or ``F.conv2d``) on its own thread's
+  CPU clock.  Nothing is cached between tests or submissions.
 
+CPU time against CPU time: a busy machine, the rest of the batch or the student's own
+processes slow neither side, and the thresholds keep a wide margin (``checks/speed.py``).
 The best of a few rounds is kept, as the in-notebook check keeps a median.
 """
 
@@ -22,7 +30,6 @@ from __future__ import annotations
 
 import math
 import secrets
-import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -47,7 +54,7 @@ SPEED_PROBE = "corr2d-fast"
 KERNEL = (3, 3)
 # How many inputs one round of the student's function uses: enough work to time, not more.
 _MAX_INPUTS = {64: 100, 256: 20}
-_TARGET_ROUND_S = 0.015
+_TARGET_ROUND_S = 0.03
 _ENOUGH_S = 0.3
 # Sums checked per round, at positions chosen after the sums arrived.
 _CHECKED_PER_ROUND = 3
@@ -55,7 +62,7 @@ _CHECKED_PER_ROUND = 3
 # output, as the in-notebook check does: every output row costs the same), or F.conv2d.
 LOOP_ROWS = 8
 _YARDSTICK = {
-    "pass": ("loop", "the lesson's loop convcourse.corr.corr2d"),
+    "pass": ("loop", "a double loop of the lesson's cost (convcourse.checks.speed.loop_yardstick)"),
     "full": ("conv", "F.conv2d"),
 }
 
@@ -99,55 +106,72 @@ def round_inputs(seed: int, n: int, count: int, K: torch.Tensor):
 
 @dataclass
 class _Round:
-    sent_at: float
     seed: int
-    elapsed: float | None = None
+    cpu_start: float | None
+    null: bool = False  # the same round without the function (what is subtracted)
+    elapsed: float | None = None  # CPU seconds of the probe during the round
     sums: list | None = None
     error: str | None = None
+    crowded: bool = False  # another process or thread ran for the submission meanwhile
 
 
 @dataclass
 class SpeedTimer:
-    """The timing of one test cell: the student's rounds, and the zygote's yardstick rounds."""
+    """The timing of one test cell: the student's rounds, each followed by a null round in the
+    same probe process, and the zygote's yardstick rounds."""
 
     level: str
     n: int
     count: int
     K: torch.Tensor
     rounds: list[_Round] = field(default_factory=list)
-    yardstick: list[float] = field(default_factory=list)  # seconds per call, per round
-    overhead: list[float] = field(default_factory=list)  # seconds per call of the exchange
+    yardstick: list[float] = field(default_factory=list)  # CPU seconds per call, per round
     _problem: str | None = field(default=None, init=False)
     _checked: bool = field(default=False, init=False)
 
-    # -- the student's rounds (through the sandboxed child)
+    # -- the student's rounds (in the verified probe process)
 
-    def job(self) -> dict:
+    def job(self, cpu: dict | None) -> dict:
+        """The next job: a round of the student's function, or the null round after it."""
+        null = bool(self.rounds) and not self.rounds[-1].null
         seed = secrets.randbits(62)
-        self.rounds.append(_Round(time.monotonic(), seed))
-        return {"seed": seed, "n": self.n, "count": self.count, "K": self.K}
+        self.rounds.append(_Round(seed, _cpu(cpu), null))
+        return {"seed": seed, "n": self.n, "count": self.count, "K": self.K, "null": null}
 
-    def done(self, frame: dict) -> None:
+    def done(self, frame: dict, cpu: dict | None) -> None:
         if not self.rounds or self.rounds[-1].elapsed is not None:
             return
         last = self.rounds[-1]
-        last.elapsed = time.monotonic() - last.sent_at
+        now = _cpu(cpu)
+        if now is not None and last.cpu_start is not None:
+            last.elapsed = max(now - last.cpu_start, 0.0)
+        else:
+            last.elapsed = math.inf  # no clock: never a pass
+        last.crowded = bool(cpu) and (cpu.get("threads", 1) > 1 or cpu.get("others", 0) > 0)
         sums = frame.get("sums")
         last.sums = sums if isinstance(sums, list) else []
         last.error = str(frame["error"])[:300] if frame.get("error") else None
 
-    def enough(self) -> bool:
-        """Whether the verdict is clear: no more rounds needed.
+    def _student(self) -> list[_Round]:
+        return [r for r in self.rounds if not r.null and r.elapsed is not None]
 
-        A slow function (one round took long) is slow; a clear pass is decided by its first
-        round; anything else gets ``ROUNDS`` rounds, a borderline case up to ``MAX_ROUNDS``
-        (the best round counts: noise on a busy machine only ever adds time).
+    def _null(self) -> list[_Round]:
+        return [r for r in self.rounds if r.null and r.elapsed is not None]
+
+    def enough(self) -> bool:
+        """Whether the verdict is clear: no more rounds needed (asked before each job).
+
+        A null round always follows a student round.  A slow function (one round took long)
+        is slow; a clear pass is decided by its first pair; anything else gets ``ROUNDS``
+        pairs, a borderline case up to ``MAX_ROUNDS`` (the best counts: noise only adds time).
         """
-        finished = [r for r in self.rounds if r.elapsed is not None]
+        if self.rounds and not self.rounds[-1].null:
+            return self.rounds[-1].elapsed is None  # its null round comes next, if it answered
+        finished = self._student()
         if any(r.elapsed > _ENOUGH_S for r in finished) or len(finished) >= MAX_ROUNDS:
             return True
-        if not finished or not self.yardstick:
-            return not finished and bool(self.rounds)  # a round got no answer: stop
+        if not finished or not self._null() or not self.yardstick:
+            return bool(self.rounds)  # a round got no answer: stop
         margin = self.margin()
         if margin >= 2.0:  # a clear pass (a failing verdict always gets several rounds)
             return True
@@ -162,21 +186,21 @@ class SpeedTimer:
             return yardstick / student / PASS_FACTOR
         return FULL_FACTOR / (student / yardstick)
 
-    # -- the yardstick's rounds (through the zygote, which never ran student code)
+    # -- the yardstick's rounds (in the zygote, which never ran student code)
 
     def time_yardstick(self, sandbox) -> None:
-        """One round of the yardstick in the zygote (and, once per sandbox and size, a few
-        rounds of the do-nothing function that measure the exchange's own cost)."""
+        """One round of the yardstick in the zygote (after each null round), on inputs made
+        the same way; the zygote's thread CPU seconds in the yardstick alone."""
+        if not self.rounds or not self.rounds[-1].null:
+            return
         kind, _how = _YARDSTICK[self.level]
         K = self.K.tolist()
-        overhead = _exchange_cost(sandbox, self.n, K)
+        count = _MAX_INPUTS[self.n] if kind == "conv" else 1
         rows = min(LOOP_ROWS, self.n - self.K.shape[0] + 1)
-        count = 1 if kind == "loop" else _MAX_INPUTS[self.n]
-        ref = sandbox.time_reference(kind, self.n, count, secrets.randbits(62), K, rows=rows)
-        if overhead is None or ref is None:
+        ref = sandbox.yardstick(kind, self.n, count, secrets.randbits(62), K, rows=rows)
+        if not ref or not isinstance(ref.get("cpu_s"), int | float):
             return
-        self.overhead.append(overhead)
-        per_call = max(ref / count - overhead, 1e-7)
+        per_call = max(float(ref["cpu_s"]) / count, 1e-7)
         if kind == "loop":  # timed on the first rows; every output row costs the same
             per_call *= (self.n - self.K.shape[0] + 1) / rows
         self.yardstick.append(per_call)
@@ -195,14 +219,18 @@ class SpeedTimer:
         return self._problem
 
     def _find_problem(self) -> str | None:
-        finished = [r for r in self.rounds if r.elapsed is not None]
-        if not finished:
+        finished = self._student()
+        if not finished or not self._null():
             return "no timing came back"
         if not self.yardstick:
             return "the grader could not time the yardstick"
         for r in finished:
             if r.error:
                 return f"it raised {r.error} when the grader timed it"
+            if r.crowded:
+                return "another process or thread ran for it while the grader timed it"
+            if not math.isfinite(r.elapsed):
+                return "the grader could not read its CPU clock"
             if len(r.sums) != self.count:
                 return "it did not return an output for every timed input"
             W, X = round_inputs(r.seed, self.n, self.count, self.K)
@@ -217,8 +245,10 @@ class SpeedTimer:
         return None
 
     def student_per_call(self) -> float:
-        finished = [r.elapsed for r in self.rounds if r.elapsed is not None]
-        return max(min(finished) / self.count - min(self.overhead), 1e-7)
+        """CPU seconds per call: the best student round minus the best null round."""
+        best = min(r.elapsed for r in self._student())
+        null = min(r.elapsed for r in self._null()) if self._null() else 0.0
+        return max((best - null) / self.count, 1e-7)
 
     def yardstick_per_call(self) -> float:
         return min(self.yardstick)
@@ -228,20 +258,9 @@ class SpeedTimer:
         return _YARDSTICK[self.level][1]
 
 
-def _exchange_cost(sandbox, n: int, K: list) -> float | None:
-    """Seconds per call that an exchange costs besides the function itself (making the input,
-    weighting the output, the messages), measured with a do-nothing function in the zygote
-    the first time a sandbox times an ``n`` x ``n`` input, then remembered."""
-    cache = sandbox.__dict__.setdefault("exchange_cost", {})
-    if n not in cache:
-        count = _MAX_INPUTS[n]
-        rounds = [
-            sandbox.time_reference("null", n, count, secrets.randbits(62), K) for _ in range(ROUNDS)
-        ]
-        if any(r is None for r in rounds):
-            return None
-        cache[n] = min(rounds) / count
-    return cache[n]
+def _cpu(reply: dict | None) -> float | None:
+    value = reply.get("cpu_s") if isinstance(reply, dict) else None
+    return float(value) if isinstance(value, int | float) else None
 
 
 def student_timer(level: str, first_call_s, K: torch.Tensor | None) -> SpeedTimer:

@@ -17,6 +17,7 @@ import os
 from dataclasses import dataclass, field
 
 from convcourse.instructor.assignment import SEED_FROM_STUDENT, CheckCall, NotebookSpec
+from convcourse.instructor.sandbox import Conversation
 
 __all__ = ["seed_for_student", "StudentCases", "judge_test_cell", "CellResult"]
 
@@ -45,9 +46,11 @@ class CellResult:
     misconception: str | None
     message: str
     ran: bool = True
+    withheld: bool = False  # evidence of tampering: 0 until the instructor grades it by hand
+    evidence: list = field(default_factory=list)
 
     def as_json(self) -> dict:
-        return {
+        out = {
             "grade_id": self.grade_id,
             "exercise": self.exercise,
             "points": self.points,
@@ -56,37 +59,43 @@ class CellResult:
             "misconception": self.misconception,
             "message": self.message,
         }
+        if self.withheld:
+            out["withheld"] = True
+            out["evidence"] = list(self.evidence)
+        return out
 
 
 @dataclass
-class StudentCases:
+class StudentCases(Conversation):
     """The grader's side of one run: makes each test's cases on demand (and keeps them for
-    judging), answers timing requests with its own clock, collects what came back."""
+    judging), times what is timed with the zygote's CPU clock, collects what came back."""
 
     spec: NotebookSpec
     student_id: str
-    sandbox: object | None = None  # runs the speed yardstick (Sandbox.time_reference)
+    sandbox: object | None = None  # the Sandbox that runs the submission (times the yardstick)
     made: dict[str, list[tuple[CheckCall, list]]] = field(default_factory=dict)
     tests: dict[str, dict] = field(default_factory=dict)
     timers: dict[str, object] = field(default_factory=dict)  # one per test cell
 
-    def on_frame(self, frame: dict):
+    # -- the Conversation the sandbox holds with us
+
+    def cases(self, step) -> dict | None:
+        return self.reply(step)
+
+    def on_probe_frame(self, step, frame: dict, sandbox) -> dict | None:
         kind = frame.get("t")
-        if kind == "need":
-            return self.reply(frame.get("step"))
-        step = frame.get("step")
         if kind == "test":
             if isinstance(step, str) and step in self.made and step not in self.tests:
                 self.tests[step] = frame  # only the first answer to a question counts
             return None
         if kind == "time-ready":
-            return self._timing_job(step, frame.get("call"))
+            return self._timing_job(step, frame.get("call"), sandbox)
         if kind == "timed":
             timer = self.timers.get(step)
             if timer is not None:
-                timer.done(frame)
-                if self.sandbox is not None:
-                    timer.time_yardstick(self.sandbox)  # right after, on the same machine
+                timer.done(frame, sandbox.probe_cpu() if sandbox is not None else None)
+                if sandbox is not None:
+                    timer.time_yardstick(sandbox)  # right after, on the same machine
         return None
 
     def reply(self, step) -> dict | None:
@@ -114,16 +123,17 @@ class StudentCases:
                 "extra": call.extra,
                 "cases": [{"kind": c.kind, "data": c.data, "tags": list(c.tags)} for c in cases],
             }
-            if speed_level(call.exercise) and self.sandbox is not None:
+            if speed_level(call.exercise):
                 # The child's own stopwatch is never used: probe correctness only.
                 item["probe_with"] = SPEED_PROBE
                 if not timed:  # one measurement per test cell serves all its calls
-                    item["timing"] = MAX_ROUNDS  # the grader says "skip" once it knows
+                    # A student round and a null round per pair; "skip" once it knows.
+                    item["timing"] = 2 * MAX_ROUNDS
                     timed = True
             out.append(item)
         return {"step": step, "calls": out}
 
-    def _timing_job(self, step, index):
+    def _timing_job(self, step, index, sandbox):
         from convcourse.instructor.timing import speed_level, student_timer
 
         made = self.made.get(step) if isinstance(step, str) else None
@@ -131,7 +141,7 @@ class StudentCases:
             return {"skip": True}
         call, cases = made[index]
         level = speed_level(call.exercise)
-        if level is None:
+        if level is None or sandbox is None:
             return {"skip": True}
         timer = self.timers.get(step)
         if timer is None:
@@ -143,7 +153,7 @@ class StudentCases:
             self.timers[step] = timer
         if timer.enough():
             return {"skip": True}
-        return timer.job()
+        return timer.job(sandbox.probe_cpu())
 
     def timed_observation(self, step: str, index: int, obs: dict) -> dict:
         """``obs`` with the child's own timing replaced by the grader's measurement."""
@@ -186,7 +196,7 @@ class StudentCases:
             "student_s": timer.student_per_call(),
             "student_calls": timer.count * len(timer.rounds),
             "baseline_s": timer.yardstick_per_call(),
-            "baseline": timer.yardstick_name + " (timed by the grader)",
+            "baseline": timer.yardstick_name + " (CPU time, measured by the grader)",
             "threads": 1,
         }
         return obs

@@ -17,7 +17,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 ASSIGNMENT = "02_cross_correlation"
 # Short enough that the infinite loop of the corpus costs little, long enough for a loaded CI.
-CORPUS_TIMEOUT_S = 20.0
+CORPUS_TIMEOUT_S = 30.0
 
 
 def _scripts_on_path() -> None:
@@ -84,7 +84,8 @@ def honest_nb(lesson_spec):
 @pytest.fixture(scope="session")
 def corpus_batch(tmp_path_factory, sandbox_available, lesson_spec):
     """The whole adversarial corpus graded once (two sandboxes, as on a 2-core CI machine)."""
-    from grading_corpus import build
+    from grading_corpus import build, honest_notebook
+    from integrity_corpus import build_integrity
 
     from convcourse.instructor.autograde import BatchOptions, autograde
     from convcourse.instructor.layout import CourseLayout
@@ -93,6 +94,8 @@ def corpus_batch(tmp_path_factory, sandbox_available, lesson_spec):
     spec, _ = lesson_spec
     root = make_course(tmp_path_factory.mktemp("corpus") / "course")
     entries = build(spec, root)
+    honest = honest_notebook(spec, root / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    entries += build_integrity(honest)
     for entry in entries:
         submit(root, entry.student, entry.files)
     originals = {p: p.read_bytes() for p in (root / "submitted").rglob("*") if p.is_file()}

