@@ -109,7 +109,7 @@ MISTAKES = {
 def honest_notebook(source_path: Path) -> dict:
     """The released notebook of the lesson with the instructor's answers filled in."""
     sys.path.insert(0, str(REPO))
-    from convcourse.instructor.assignment import load_spec
+    from convcourse.instructor.authoring.spec import load_spec
     from convcourse.instructor.layout import CourseLayout
 
     course = source_path.parents[2]

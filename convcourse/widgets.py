@@ -1,13 +1,15 @@
 """Interactive figures for the lessons, with static figures when nobody can move a slider.
 
-Three explorers, each built on a figure of ``convcourse.plots``:
+Four explorers, each built on a figure (three of them on ``convcourse.plots``):
 
 - ``sliding_window(X, K)``: sliders for the output cell (i, j); the kernel window over the input
   and the output cell it produces.
-- ``kernel_explorer(image)``: a menu of the kernel gallery; the kernel's values and its effect on
-  a photograph.
+- ``kernel_explorer(image)``: a menu of the kernel gallery and a box to type a kernel; the
+  kernel's values and its effect on a photograph.
 - ``locality_explorer(input_shape)``: sliders for Δ and the hidden unit; which weights a local
   layer may use.
+- ``lr_explorer(X, K)``: a slider for the learning rate; the loss of gradient descent, step by
+  step, on the problem of learning K from the pair (X, X ⋆ K).
 
 Each one displays itself and returns its ipywidgets container, or, in static mode, displays a few
 representative figures and returns ``None``.  Every figure comes with a sentence that says in
@@ -38,7 +40,15 @@ import io
 import os
 import sys
 
-__all__ = ["STATIC_ENV", "is_static", "sliding_window", "kernel_explorer", "locality_explorer"]
+__all__ = [
+    "STATIC_ENV",
+    "is_static",
+    "sliding_window",
+    "kernel_explorer",
+    "locality_explorer",
+    "lr_explorer",
+    "parse_kernel",
+]
 
 STATIC_ENV = "CONVCOURSE_STATIC"
 _TRUE = ("1", "true", "yes", "on")
@@ -281,10 +291,11 @@ def _kernel_caption(name: str, K) -> str:
 
 
 def kernel_explorer(image=None):
-    """Pick a kernel of the gallery and see its values and its effect on a photograph.
+    """Pick a kernel of the gallery, or type one, and see its values and its effect on a photograph.
 
     ``image`` is a 2-D grayscale image (default: ``convcourse.images.photograph()``).  Returns the
     widget, or ``None`` in static mode, where the whole gallery and every kernel's values are shown.
+    A typed kernel is read by ``parse_kernel``; a malformed one is named, and the figure stays.
     """
     from convcourse.kernels import KERNEL_NAMES, kernel, kernel_gallery
     from convcourse.plots import plot_kernel_effect, plot_kernel_gallery
@@ -316,12 +327,26 @@ def kernel_explorer(image=None):
     menu = ipywidgets.Dropdown(
         options=list(KERNEL_NAMES), value=KERNEL_NAMES[0], description="kernel"
     )
+    typed = ipywidgets.Text(
+        value="",
+        placeholder="e.g. [[1, -1]] or 1 0 -1; 2 0 -2",
+        description="or type",
+        continuous_update=False,
+    )
     values = ipywidgets.HTML()
     figure = ipywidgets.HTML()
 
     def draw() -> str:
         name = menu.value
-        K = kernel(name)
+        if typed.value.strip():
+            try:
+                K = parse_kernel(typed.value, max_shape=tuple(X.shape))
+            except ValueError as err:
+                values.value = f"<p><b>Could not use the kernel:</b> {html.escape(str(err))}</p>"
+                return figure.value  # keep the last figure
+            name = "your kernel"
+        else:
+            K = kernel(name)
         values.value = (
             f"<p>{html.escape(_kernel_caption(name, K))} Its values:</p>{_matrix_table(K)}"
         )
@@ -332,11 +357,83 @@ def kernel_explorer(image=None):
         )
         return _figure_html(png, alt, f"Left: the image. Middle: {name}. Right: the output.")
 
-    menu.observe(_drawer(figure, draw), names="value")
-    _drawer(figure, draw)()
+    redraw = _drawer(figure, draw)
+
+    def on_menu(change):
+        if typed.value:  # a menu choice replaces the typed kernel; clearing it redraws
+            typed.value = ""
+        else:
+            redraw()
+
+    menu.observe(on_menu, names="value")
+    typed.observe(redraw, names="value")
+    redraw()
     return _explorer(
-        "Pick a kernel and see what it does to the photograph.", [menu], figure, extra=values
+        "Pick a kernel, or type one (rows of numbers), and see what it does to the photograph.",
+        [menu, typed],
+        figure,
+        extra=values,
     )
+
+
+_KERNEL_FORMAT = (
+    "write it as rows of numbers, either as a nested list, [[1, -1], [1, -1]], or with the rows "
+    "separated by ';' and the numbers by spaces or commas, 1 -1; 1 -1"
+)
+
+
+def parse_kernel(text: str, max_shape: tuple[int, int] | None = None):
+    """The kernel typed as ``text`` (``[[1, -1]]`` or ``1 -1; 1 -1``), as a 2-D float32 tensor.
+
+    A ValueError says what is wrong with it: no numbers, rows of different lengths, a value that
+    is not a finite number, or a kernel larger than ``max_shape`` (the image).
+    """
+    import ast
+    import math
+
+    import torch
+
+    source = text.strip()
+    if not source:
+        raise ValueError(f"the kernel is empty: {_KERNEL_FORMAT}")
+    if source.startswith("["):
+        try:
+            value = ast.literal_eval(source)
+        except (ValueError, SyntaxError):
+            raise ValueError(f"{source!r} is not a list of rows: {_KERNEL_FORMAT}") from None
+        if isinstance(value, (int, float)) or not isinstance(value, (list, tuple)):
+            raise ValueError(f"{source!r} is not a list of rows: {_KERNEL_FORMAT}")
+        rows = [list(r) if isinstance(r, (list, tuple)) else [r] for r in value]
+        if value and not any(isinstance(r, (list, tuple)) for r in value):
+            rows = [list(value)]  # [1, -1]: one row
+    else:
+        rows = [r.replace(",", " ").split() for r in source.split(";")]
+    rows = [r for r in rows if len(r) > 0]
+    if not rows:
+        raise ValueError(f"the kernel has no numbers: {_KERNEL_FORMAT}")
+    lengths = sorted({len(r) for r in rows})
+    if len(lengths) > 1:
+        raise ValueError(
+            f"the rows have different lengths ({', '.join(map(str, lengths))} numbers): "
+            "a kernel is a rectangle, every row needs as many numbers"
+        )
+    numbers = []
+    for row in rows:
+        for v in row:
+            try:
+                x = float(v)
+            except (TypeError, ValueError):
+                raise ValueError(f"{v!r} is not a number: {_KERNEL_FORMAT}") from None
+            if isinstance(v, bool) or not math.isfinite(x):
+                raise ValueError(f"{v!r} is not a finite number: {_KERNEL_FORMAT}")
+            numbers.append(x)
+    K = torch.tensor(numbers, dtype=torch.float32).reshape(len(rows), lengths[0])
+    if max_shape is not None and (K.shape[0] > max_shape[0] or K.shape[1] > max_shape[1]):
+        raise ValueError(
+            f"the kernel ({K.shape[0]}x{K.shape[1]}) is larger than the image "
+            f"({max_shape[0]}x{max_shape[1]})"
+        )
+    return K
 
 
 # --- locality: which weights a hidden unit may use ----------------------------------------------
@@ -440,4 +537,132 @@ def locality_explorer(input_shape=(7, 7)):
         "Change the radius Δ and the hidden unit: which input pixels may the unit use?",
         [delta_slider, unit_row, unit_col],
         figure,
+    )
+
+
+# --- the learning rate: gradient descent on the squared error -----------------------------------
+
+
+def _descent_losses(X, Y, K_init, lr: float, steps: int) -> list[float]:
+    """The summed squared error of X ⋆ K against Y before each of ``steps`` steps of gradient
+    descent from ``K_init``, in float64 (PyTorch's conv2d and autograd; a diverging run is stopped
+    once the loss overflows)."""
+    import torch
+    import torch.nn.functional as F
+
+    image = X.detach().to(torch.float64)[None, None]
+    target = Y.detach().to(torch.float64)[None, None]
+    weight = K_init.detach().to(torch.float64)[None, None].clone().requires_grad_(True)
+    history = []
+    for _ in range(steps):
+        error = ((F.conv2d(image, weight) - target) ** 2).sum()
+        history.append(error.item())
+        if not history[-1] < 1e300:
+            break
+        (slope,) = torch.autograd.grad(error, weight)
+        weight = (weight - lr * slope).detach().requires_grad_(True)
+    return history
+
+
+def _lr_caption(lr: float, losses: list[float]) -> str:
+    first, last = losses[0], losses[-1]
+    trend = "shrinks" if last < first else "grows"
+    return (
+        f"lr = {lr:.3g}: the loss goes from {first:.3g} to {last:.3g} in {len(losses)} steps; "
+        f"it {trend}."
+    )
+
+
+def _plot_losses(curves: dict, steps: int, highlight=None):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for lr, losses in curves.items():
+        style = {"lw": 2.5} if highlight is None or lr == highlight else {"lw": 1, "ls": "--"}
+        ax.plot(range(1, len(losses) + 1), losses, label=f"lr = {lr:.3g}", **style)
+    ax.set_yscale("log")
+    ax.set_xlim(1, steps)
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss (sum of squared errors)")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def lr_explorer(X=None, K=None, lrs=(0.03, 0.034), steps: int = 40, K_init=None):
+    """Watch the loss of gradient descent on learning ``K`` from the pair (X, X ⋆ K).
+
+    Defaults to lesson 5's problem: the band image, the edge kernel [[1, -1]] and the start
+    [[0, 0.5]].  ``lrs`` are the learning rates compared.  Returns the widget (a slider for the
+    learning rate, the compared rates drawn dashed), or ``None`` in static mode, where one figure
+    shows the loss for every rate of ``lrs``.
+    """
+    import torch
+
+    from convcourse.oracle import xcorr2d
+
+    if X is None:
+        from convcourse.images import edge_image
+
+        X = edge_image()
+    X = _as_matrix(X, "X")
+    K = _as_matrix([[1.0, -1.0]] if K is None else K, "K")
+    K_init = _as_matrix(
+        [[0.0] * (K.shape[1] - 1) + [0.5]] * K.shape[0] if K_init is None else K_init, "K_init"
+    )
+    if K_init.shape != K.shape:
+        raise ValueError(
+            f"K_init has shape {tuple(K_init.shape)}, K {tuple(K.shape)}: they must agree"
+        )
+    if K.shape[0] > X.shape[0] or K.shape[1] > X.shape[1]:
+        raise ValueError(f"kernel {tuple(K.shape)} is larger than the image {tuple(X.shape)}")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be a positive int, got {steps!r}")
+    try:
+        rates = [float(lr) for lr in lrs]
+    except (TypeError, ValueError):
+        raise ValueError(f"lrs must be a sequence of positive numbers, got {lrs!r}") from None
+    if not rates or not all(lr > 0 for lr in rates):
+        raise ValueError(f"lrs must be a sequence of positive numbers, got {lrs!r}")
+    Y = xcorr2d(X.to(torch.float64), K.to(torch.float64))
+
+    def curve(lr):
+        return _descent_losses(X, Y, K_init, lr, steps)
+
+    if is_static():
+        curves = {lr: curve(lr) for lr in rates}
+        caption = " ".join(_lr_caption(lr, losses) for lr, losses in curves.items())
+        _show_static(_plot_losses(curves, steps), caption)
+        return None
+
+    import ipywidgets
+
+    top = max(rates) * 1.5
+    slider = ipywidgets.FloatSlider(
+        rates[0],
+        min=top / 100,
+        max=top,
+        step=top / 400,
+        description="lr",
+        readout_format=".4f",
+        continuous_update=False,
+    )
+    figure = ipywidgets.HTML()
+
+    def draw() -> str:
+        lr = slider.value
+        curves = {r: curve(r) for r in rates if r != lr}
+        curves[lr] = curve(lr)
+        png = _png(_plot_losses(curves, steps, highlight=lr))
+        alt = (
+            f"The loss (log scale) after each of {steps} steps of gradient descent, for the "
+            f"learning rate {lr:.4g} (solid) and the rates {', '.join(f'{r:.3g}' for r in rates)}"
+            " (dashed)."
+        )
+        return _figure_html(png, alt, _lr_caption(lr, curves[lr]))
+
+    slider.observe(_drawer(figure, draw), names="value")
+    _drawer(figure, draw)()
+    return _explorer(
+        "Move the learning rate: when does gradient descent stop converging?", [slider], figure
     )

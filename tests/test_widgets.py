@@ -185,7 +185,7 @@ def test_sliding_window_default_is_d2l_example_and_one_row_outputs_disable_a_sli
 
 def test_kernel_explorer_shows_the_chosen_kernel(interactive):
     box = widgets.kernel_explorer(images.checkerboard(16, 4))
-    _, (menu,), (values, figure) = _parts(box)
+    _, (menu, _typed), (values, figure) = _parts(box)
     assert list(menu.options) == list(kernels.KERNEL_NAMES)
     before = figure.value
     menu.value = "laplacian"
@@ -266,3 +266,109 @@ def test_bad_input_is_named(monkeypatch, call, error, message):
     monkeypatch.setenv(widgets.STATIC_ENV, "1")
     with pytest.raises(error, match=message):
         call()
+
+
+# --- the learning-rate explorer -----------------------------------------------------------------
+
+
+def test_lr_explorer_runs_gradient_descent_on_the_summed_squared_error():
+    # The explorer's closed-form steps are autograd's steps on sum((X ⋆ K - Y)^2), loss by loss.
+    X, K = images.edge_image(), torch.tensor([[1.0, -1.0]])
+    Y, K0 = corr2d(X, K), torch.tensor([[0.0, 0.5]])
+    k = K0.double().requires_grad_(True)
+    expected = []
+    for _ in range(6):
+        loss = ((corr2d(X.double(), k) - Y.double()) ** 2).sum()
+        expected.append(loss.item())
+        (grad,) = torch.autograd.grad(loss, k)
+        k = (k - 0.03 * grad).detach().requires_grad_(True)
+    assert widgets._descent_losses(X, Y, K0, 0.03, 6) == pytest.approx(expected, rel=1e-9)
+
+
+def test_lr_explorer_static_compares_a_converging_and_a_diverging_rate(monkeypatch, capsys):
+    monkeypatch.setenv(widgets.STATIC_ENV, "1")
+    plt.close("all")
+    assert widgets.lr_explorer() is None  # lesson 5's problem: the limit is 1/30
+    out = capsys.readouterr().out
+    assert "lr = 0.03: the loss goes from 22.5 to" in out and "steps; it shrinks." in out
+    assert "lr = 0.034: the loss goes from 22.5 to" in out and "steps; it grows." in out
+    assert plt.get_fignums() == []
+
+
+def test_lr_explorer_slider_redraws_the_loss(interactive):
+    box = widgets.lr_explorer(steps=30)
+    _, (slider,), (figure,) = _parts(box)
+    assert slider.value == pytest.approx(0.03) and slider.min < 0.03 < 0.034 < slider.max
+    assert "lr = 0.03:" in figure.value and "in 30 steps; it shrinks." in figure.value
+    slider.value = 0.034
+    assert "lr = 0.034:" in figure.value and "it grows." in figure.value
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"lrs": ()}, "lrs must be a sequence of positive numbers"),
+        ({"lrs": (0.03, -1)}, "lrs must be a sequence of positive numbers"),
+        ({"lrs": "fast"}, "lrs must be a sequence of positive numbers"),
+        ({"steps": 0}, "steps must be a positive int"),
+        ({"K": torch.ones(7, 2)}, "larger than the image"),
+        ({"K_init": torch.zeros(2, 2)}, "K_init has shape"),
+    ],
+)
+def test_lr_explorer_names_bad_input(monkeypatch, kwargs, message):
+    monkeypatch.setenv(widgets.STATIC_ENV, "1")
+    with pytest.raises(ValueError, match=message):
+        widgets.lr_explorer(**kwargs)
+
+
+# --- a kernel of the student's own in the kernel explorer ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "rows"),
+    [
+        ("[[1, -1]]", [[1.0, -1.0]]),
+        ("[1, -1]", [[1.0, -1.0]]),
+        ("1 0 -1; 2 0 -2", [[1.0, 0.0, -1.0], [2.0, 0.0, -2.0]]),
+        (" 0.5, 0.5 ; 0.5,0.5 ", [[0.5, 0.5], [0.5, 0.5]]),
+        ("[[1], [-1]]", [[1.0], [-1.0]]),
+    ],
+)
+def test_parse_kernel_reads_lists_and_rows(text, rows):
+    assert torch.equal(widgets.parse_kernel(text), torch.tensor(rows))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "the kernel is empty"),
+        ("[]", "no numbers"),
+        ("[[1, -1], [2]]", "the rows have different lengths"),
+        ("1 -1; 2", "the rows have different lengths"),
+        ("1 x", "'x' is not a number"),
+        ("[[1, -1]", "is not a list of rows"),
+        ("1 nan", "is not a finite number"),
+        ("[[True, 1]]", "is not a finite number"),
+    ],
+)
+def test_parse_kernel_names_what_is_wrong(text, message):
+    with pytest.raises(ValueError, match=message):
+        widgets.parse_kernel(text)
+
+
+def test_kernel_explorer_shows_a_typed_kernel_and_names_a_malformed_one(interactive):
+    box = widgets.kernel_explorer(images.checkerboard(16, 4))
+    _, (menu, typed), (values, figure) = _parts(box)
+    typed.value = "1 0 -1"
+    assert "your kernel (1x3): its entries sum to 0" in values.value
+    assert "corr2d(image, kernel) of shape (16, 14)" in figure.value
+    shown = figure.value
+    typed.value = "1 0; 1"
+    assert "Could not use the kernel:" in values.value and "different lengths" in values.value
+    assert figure.value == shown, "the last good figure stays"
+    typed.value = "[[1] * 17]"
+    assert "is not a list of rows" in values.value
+    typed.value = " ".join(["1"] * 17)
+    assert "larger than the image (16x16)" in values.value
+    menu.value = "laplacian"  # the menu takes over again
+    assert typed.value == "" and "laplacian (3x3)" in values.value

@@ -10,6 +10,7 @@ from torch import nn
 from convcourse.checks import diagnose as dg
 from convcourse.checks.calls import call_student, describe, inputs_modified
 from convcourse.checks.core import Case, Exercise, Verdict, check
+from convcourse.checks.correlation import judge_correlation, probe_correlation
 from convcourse.checks.inputs import (
     by_size,
     decimals,
@@ -19,7 +20,6 @@ from convcourse.checks.inputs import (
     shape_tags,
     small_ints,
 )
-from convcourse.checks.lesson2 import judge_correlation, probe_correlation
 from convcourse.checks.messages import t
 from convcourse.checks.recorder import describe_class
 from convcourse.checks.render import shape_text

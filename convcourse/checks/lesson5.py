@@ -307,20 +307,12 @@ _KERNEL_SHAPES = ((1, 2), (2, 1), (2, 2), (1, 3), (3, 1), (2, 3), (3, 3))
 
 
 def _recover_cases(seed, hidden):
-    gen, rnd = case_random(seed, "recover-kernel")
-    if not hidden:
-        X = [edge_image(), small_ints(gen, (6, 8), 0, 4)]
-        K = torch.tensor(EDGE_K)
-        return [
-            Case(
-                "recover_lesson",
-                {"X": X, "Y": [_target(x, K) for x in X], "kernel_shape": tuple(K.shape)},
-                ("lesson",),
-            )
-        ]
+    # The visible cases are made like the hidden ones (random kernels, torch.rand images), from
+    # a stream of their own, so that they differ from the hidden cases of any seed.
+    gen, rnd = case_random(seed, "recover-kernel" if hidden else "recover-kernel:visible")
     cases = []
     for stacked in (False, True):
-        k = rnd.choice(_KERNEL_SHAPES)
+        k = rnd.choice(_KERNEL_SHAPES) if hidden else ((2, 3), (3, 3))[stacked]
         K = decimals(gen, k, scale=1.5)
         while K.numel() > 1 and torch.equal(K, torch.flip(K, (0, 1))):
             K = decimals(gen, k, scale=1.5)

@@ -55,9 +55,13 @@ SECTIONS_EN = {
     "matmul": "Lesson 02, “Cross-correlation as a matrix product”",
     "convolution": "Lesson 02, “Cross-correlation and convolution” (d2l §7.2.5)",
     "layer": "Lesson 03, “Convolutional layers” (d2l §7.2.2)",
+    "stacking": "Lesson 03, “Stacking layers: from simple patterns to complex ones” (d2l §7.2.6)",
+    "curvature": "Lesson 05, “The learning rate” and why 0.03 works on the 6×8 image",
     "grad": "Lesson 03, “The gradient with respect to the kernel”",
     "detectors": "Lesson 04, “Object edge detection in images” (d2l §7.2.3)",
     "training": "Lesson 05, “Learning a kernel” (d2l §7.2.4)",
+    "channels": "Lesson 01, “Channels”, and the 1×1 convolution (d2l §7.1.4)",
+    "signals": "Lesson 02, “One dimension: sound” (d2l §7.1, Exercise 2)",
 }
 
 MISCONCEPTIONS_EN = {
@@ -357,8 +361,9 @@ MISCONCEPTIONS_EN = {
     # --- lesson 04 -----------------------------------------------------------------------------
     "kernel_1d": M(
         "A 1-D tensor is not a kernel",
-        "A kernel is a 2-D tensor of shape (height, width).  torch.tensor([1, -1]) is 1-D; "
-        "the 1×2 kernel is torch.tensor([[1, -1]]) and the 2×1 one torch.tensor([[1], [-1]]).",
+        "A kernel is a 2-D tensor of shape (height, width).  torch.tensor([a, b]) is 1-D, of "
+        "shape (2,); a 2-D tensor is a list of rows: torch.tensor([[a, b]]) is one row of two "
+        "entries, shape (1, 2), and torch.tensor([[a], [b]]) one column, shape (2, 1).",
         "Add the missing brackets so the kernel has two dimensions; check K.shape.",
         "detectors",
     ),
@@ -457,6 +462,141 @@ MISCONCEPTIONS_EN = {
         "Count the pixels used by [[1, -1]] (order 1) and [[1, -2, 1]] (order 2).",
         "detectors",
     ),
+    # --- lessons 03-05: the input's gradient, stacking, diagonal edges, integrals, curvature ---
+    "input_grad_unflipped": M(
+        "The input's gradient needs the kernel flipped",
+        "Output Y[i, j] uses pixel X[i + a, j + b] with weight K[a, b].  So pixel X[p, q] "
+        "receives dY[p − a, q − b] · K[a, b] from every output it took part in: the offsets are "
+        "subtracted, which is a true convolution of dY with K.  Cross-correlating the padded dY "
+        "with K as it is adds the offsets instead.",
+        "Write the contributions to X[0, 0] and to X[0, 1] for a 1×2 kernel by hand, then flip "
+        "K upside down and left to right (torch.flip) before correlating.",
+        "grad",
+    ),
+    "grad_not_full": M(
+        "The input's gradient has one entry per input pixel",
+        "∂L/∂X has the shape of X: (o_h + k_h − 1, o_w + k_w − 1) for an output of shape "
+        "(o_h, o_w).  A valid correlation of dY (or dY itself) is smaller: the border pixels, "
+        "which fewer windows touch, are missing.",
+        "Pad dY with k_h − 1 rows and k_w − 1 columns of zeros on every side before "
+        "correlating (a 'full' convolution), or add K[a, b] · dY into a zero tensor of X's "
+        "shape at the offset (a, b).",
+        "grad",
+    ),
+    "rf_no_overlap": M(
+        "The windows of consecutive layers overlap",
+        "One output pixel of a k×k layer sees k×k pixels of its input.  Each of those pixels "
+        "was computed by the layer before from its own window, and neighbouring windows share "
+        "all but one row (or column): a second layer therefore adds only k − 1 pixels per "
+        "direction, not k.",
+        "Draw two stacked 1×2 layers on a row of pixels: one final output depends on 3 pixels, "
+        "not 4.",
+    ),
+    "rf_multiplies": M(
+        "The receptive field grows by addition, not multiplication",
+        "With stride 1 every layer widens the region an output depends on by k − 1 pixels in "
+        "each direction: the receptive field of stacked layers is 1 + Σ (k − 1).  Multiplying "
+        "the kernel sizes would need layers that skip pixels (strides, pooling).",
+        "Count by hand for two 2×2 layers on a 3×3 input (d2l's example): the single output "
+        "depends on all 9 input pixels, not 16.",
+    ),
+    "rf_last_layer_only": M(
+        "Only one layer was counted",
+        "The receptive field is measured on the input image, through every layer: the last "
+        "kernel says which pixels of the previous feature map matter, and each of those depends "
+        "on a window of the map before it.",
+        "Follow one output pixel back layer by layer, widening the region by k − 1 each time.",
+    ),
+    "rf_off_by_one": M(
+        "Off by one: a single k×k layer sees k×k pixels",
+        "One layer with a k×k kernel gives each output pixel a k×k receptive field; each further "
+        "layer adds k − 1.  So the height is 1 + Σ (k_h − 1): the 1 is the output pixel itself.",
+        "Check your formula on a single layer and on a 1×1 kernel (which sees exactly one pixel).",
+    ),
+    "edge_sign": M(
+        "The sign of the difference is reversed",
+        "K = [[1, −1]] computes x[i, j] − x[i, j + 1]: the pixel minus its right-hand neighbour "
+        "(and K transposed, the pixel minus the one below).  Going from black (0) to white (1) "
+        "gives −1, from white to black +1.",
+        "Take one edge of the image and compute the two products by hand: 1 · (left or upper "
+        "pixel) + (−1) · (right or lower pixel).",
+        "detectors",
+    ),
+    "diagonal_no_response": M(
+        "A diagonal edge does give a response",
+        "A difference kernel is blind only to edges parallel to the direction it compares in: "
+        "[[1, −1]] sees nothing on a horizontal edge, where every pixel equals its right "
+        "neighbour.  Along a diagonal edge the intensity changes both from left to right and "
+        "from top to bottom, so both [[1, −1]] and its transpose respond (the notes claimed "
+        "otherwise; they were wrong).",
+        "Pick a pixel next to the diagonal and compare it with its right-hand neighbour and "
+        "with the pixel below.",
+        "detectors",
+    ),
+    "transposes_confused": M(
+        "The two transposes were mixed up",
+        "Transposing the image keeps the kernel a row: Xᵀ ⋆ K compares each pixel of Xᵀ with its "
+        "right-hand neighbour, and the output has Xᵀ's height, shape (n, n − 1).  Transposing "
+        "the kernel makes it a column: X ⋆ Kᵀ compares each pixel of X with the one below, shape "
+        "(n − 1, n).  (The two are each other's transpose: X ⋆ Kᵀ = (Xᵀ ⋆ K)ᵀ.)",
+        "Work out the shape of each output from the image and kernel shapes first.",
+        "detectors",
+    ),
+    "integral_wrong_axis": M(
+        "A column instead of a row",
+        "The running sum adds neighbours along the width, x[i, j] + … + x[i, j + m − 1]: "
+        "the kernel is one row of m entries, shape (1, m).  A column kernel, shape (m, 1), sums "
+        "along the height instead.",
+        "Write the kernel as torch.tensor([[w, w, …, w]]) (one pair of brackets per row), or "
+        "build it with a shape (1, m).",
+        "detectors",
+    ),
+    "integral_box": M(
+        "A square window instead of a row",
+        "An m×m kernel of equal weights sums (or averages) over a 2-D window: m rows as well as "
+        "m columns.  The running sum along the width uses one row only.",
+        "Give the kernel the shape (1, m).",
+        "detectors",
+    ),
+    "integral_window_length": M(
+        "One pixel too many or too few in the window",
+        "A running sum of m neighbours, x[i, j] + … + x[i, j + m − 1], has m terms, so the kernel "
+        "has m entries (positions 0 to m − 1).",
+        "Count the terms of the sum for m = 2 by hand.",
+        "detectors",
+    ),
+    "integral_scale": M(
+        "The sum where the average was asked, or the other way round",
+        "A running sum weighs every pixel of the window by 1 (the discrete integral with pixel "
+        "spacing 1); a running average divides it by the number of pixels, m, so that a flat "
+        "region keeps its value.",
+        "Check what your kernel gives on a constant image of value 1: the sum gives m, the "
+        "average 1.",
+        "detectors",
+    ),
+    "lr_limit_half": M(
+        "The limit is 2 / λ_max, not 1 / λ_max",
+        "A step of gradient descent multiplies the error along an eigenvector of the Hessian by "
+        "1 − η λ.  The error still shrinks while this factor lies between −1 and 1, that is up "
+        "to η = 2 / λ; at 1 / λ it is 0, the fastest rate, not the limit.",
+        "Solve |1 − η λ| < 1 for η.",
+        "curvature",
+    ),
+    "hessian_factor": M(
+        "The Hessian of a sum of squares has a factor 2",
+        "ℓ(k) = ‖A k − y‖² has gradient 2 Aᵀ(A k − y) and Hessian H = 2 AᵀA: the derivative of "
+        "a square brings down a 2.  Using the eigenvalues of AᵀA itself doubles the limit.",
+        "Differentiate (a k − y)² twice with respect to k for a single window a.",
+        "curvature",
+    ),
+    "lr_smallest_curvature": M(
+        "The steepest direction sets the limit",
+        "The error shrinks only if it shrinks along every eigenvector of the Hessian, and the "
+        "first to blow up is the one of the largest eigenvalue: η < 2 / λ_max.  The smallest "
+        "eigenvalue tells how slow the flattest direction is, not when training diverges.",
+        "Take the largest eigenvalue (torch.linalg.eigvalsh returns them in ascending order).",
+        "curvature",
+    ),
     # --- lesson 05 -----------------------------------------------------------------------------
     "no_zero_grad": M(
         "The gradients are never reset",
@@ -518,6 +658,54 @@ MISCONCEPTIONS_EN = {
         "loss approach 0.",
         "training",
     ),
+    # --- channels (lesson 01) -----------------------------------------------------------------
+    "channel_order": M(
+        "The weight's two channel axes are used the wrong way round",
+        "W has one row per output channel and one column per input channel: W[d, c] is the "
+        "weight from input channel c to output channel d, so output channel d is "
+        "Σ_c W[d, c] · X[c] + b[d].  Using W[c, d] only runs when c_i = c_o, and then computes "
+        "another layer.",
+        "Write the sum for one output channel d next to your code and match each index of W.",
+        "channels",
+    ),
+    "channels_last": M(
+        "Channels last instead of first",
+        "The course follows PyTorch: an image with channels has shape (channels, height, "
+        "width), and so does the result, (c_o, n_h, n_w).  A (n_h, n_w, c_o) result holds the "
+        "right numbers in the wrong layout, and the next layer would read it wrongly.",
+        "Keep the channel axis in front; if you moved it to the end to compute, move it back "
+        "(permute) before returning.",
+        "channels",
+    ),
+    "bias_broadcast": M(
+        "The bias was added along the wrong axis",
+        "Broadcasting lines shapes up from the right: a bias of shape (c_o,) added to a "
+        "(c_o, n_h, n_w) tensor is matched with the width, not with the channels.  When "
+        "n_w = c_o it runs without an error and adds b[j] to column j of every channel.",
+        "Give the bias a shape that lines up with the channel axis, (c_o, 1, 1), so that b[d] "
+        "is added to every pixel of output channel d.",
+        "channels",
+    ),
+    # --- signals (lesson 02) ------------------------------------------------------------------
+    "not_full": M(
+        "Only part of the full convolution",
+        "The full convolution keeps every shift at which the two sequences overlap at all: "
+        "(f ∗ g)[i] = Σ_a f[a] · g[i − a] for i = 0, …, n + m − 2, so its length is "
+        "n + m − 1.  Keeping only the shifts where one sequence lies wholly inside the other "
+        "(the valid part), or as many outputs as the longer input, drops the partial overlaps "
+        "at both ends.",
+        "Work out the full convolution of [1, 2] and [1, 1, 1] by hand: it has 4 entries.",
+        "signals",
+    ),
+    "order_dependent": M(
+        "The result depends on the order of the arguments",
+        "Convolution is commutative, f ∗ g = g ∗ f, so convolve1d(f, g) and convolve1d(g, f) "
+        "must be equal, whichever sequence is longer.  Yours is right for one order only: "
+        "somewhere it assumes that the first (or second) argument is the longer one.",
+        "Run your function on a case where the first argument is shorter than the second, and "
+        "check every loop bound and slice against both lengths n and m.",
+        "signals",
+    ),
     # --- speed ---------------------------------------------------------------------------------
     "too_slow": M(
         "Correct, but too slow",
@@ -550,7 +738,7 @@ TEXT_EN = {
     "word.response": "response",
     "word.along": "on a ramp along v",
     "word.across": "on a ramp across v",
-    "word.epoch": "epoch",
+    "word.epoch": "step",
     "word.difference": "got − expected",
     # large outputs
     "render.cells_differ": "{wrong} of {total} cells differ; the largest difference is at "
@@ -563,6 +751,8 @@ TEXT_EN = {
     "want.kernel": "a 2-D torch tensor (the kernel)",
     "want.shape_tuple": "a tuple of two ints (height, width)",
     "want.count": "a whole number (int)",
+    "want.three_tensors": "a tuple of three 2-D tensors (X ⋆ K, Xᵀ ⋆ K, X ⋆ Kᵀ)",
+    "want.number": "a number (a float, or a tensor holding one value)",
     "want.k_losses": "a pair (K, losses)",
     # case labels
     "case.lesson_example": "the lesson's worked example",
@@ -607,6 +797,26 @@ TEXT_EN = {
     "case.recover_stack": "a 3-D stack of images",
     "case.speed_pass": "speed against a loop as costly as the lesson's (64×64 image, 3×3 kernel)",
     "case.speed_full": "speed against F.conv2d (256×256 image, 3×3 kernel)",
+    "case.grey_image": "the lesson's grey conversion of an integer RGB image",
+    "case.one_channel": "one input and one output channel",
+    "case.more_channels": "more output channels than input channels",
+    "case.fewer_channels": "fewer output channels than input channels",
+    "case.square_channels": "as many output channels as input channels",
+    "case.bias_trap": "an image as wide as the number of output channels",
+    "case.larger_channels": "a larger image with fractional values",
+    "case.signal_example": "the lesson's signal x = [0, 1, 2, 3, 4, 5] with k = [1, 2]",
+    "case.one_tap": "a kernel of length 1",
+    "case.full_length": "a kernel as long as the signal",
+    "case.asymmetric_kernel": "a kernel that is not symmetric",
+    "case.long_signal": "a longer signal with fractional values",
+    "case.int_signal": "an integer signal and a kernel with fractions",
+    "case.pair_example": "the lesson's pair f = [1, 2, 3], g = [0, 1, 0.5]",
+    "case.single_tap": "a sequence of length 1",
+    "case.shorter_first": "a first sequence shorter than the second",
+    "case.equal_length": "two sequences of the same length",
+    "case.longer_first": "a first sequence longer than the second",
+    "case.long_pair": "a longer pair with fractional values",
+    "case.int_pair": "integers and a sequence with fractions",
     # confirmations
     "confirm.param-counts": "both weight counts are right on {n} cases.",
     "confirm.dense-layer": "H = U + Σ W·X is right on {n} cases (square and non-square).",
@@ -635,6 +845,12 @@ TEXT_EN = {
     "confirm.recover-kernel": "the kernel was recovered within 5% ({n} case(s)).",
     "confirm.corr2d-speed-pass": "correct and fast enough.",
     "confirm.corr2d-speed-full": "correct and close to F.conv2d.",
+    "confirm.conv1x1": "the 1×1 convolution is right on {n} cases (1 to 5 channels in and out, "
+    "integer images).",
+    "confirm.corr1d": "1-D cross-correlation is right on {n} cases (kernels of length 1 up to "
+    "the signal's, integer signals).",
+    "confirm.convolve1d": "the full convolution is right on {n} pairs, in both orders of the "
+    "arguments.",
     # case descriptions
     "detail.case": "On {label}:",
     "detail.hidden_case": "On a hidden case: {label} ({inputs}).  Hidden cases are random and "
@@ -807,6 +1023,136 @@ TEXT_EN = {
     "before the update.",
     "detail.final_kernel": "The losses are right but the returned kernel is not the trained one.",
     "detail.recover_error": "The largest difference is {error}; accepted up to {tol}.",
+    # lessons 03-05: the input's gradient, stacking, diagonal edges, integrals, curvature
+    "case.rf_d2l": "d2l's example: two 2×2 layers",
+    "case.rf_single": "a single layer",
+    "case.rf_mixed": "a row kernel, then a column kernel",
+    "case.rf_square_stack": "a stack of square kernels",
+    "case.rf_rectangular": "a stack of rectangular kernels",
+    "case.rf_deep": "a deep stack",
+    "case.diagonal_image": "the n×n diagonal image",
+    "case.running_sum": "a running sum",
+    "case.running_average": "a running average",
+    "case.lr_lesson": "the lesson's 6×8 image with a 1×2 kernel",
+    "case.positive_image": "an image with pixels between 0 and 1",
+    "case.signed_image": "an image with positive and negative pixels",
+    "case.int_pixels": "an image of small whole numbers",
+    "confirm.input-grad": "dL/dX is right on {n} cases.",
+    "confirm.receptive-field": "the receptive field is right for {n} stacks of layers.",
+    "confirm.diagonal-edges": "all three responses are right for {n} image sizes.",
+    "confirm.integral-kernel": "running sums and averages are right ({n} cases).",
+    "confirm.lr-limit": "the largest stable learning rate is right on {n} images.",
+    "detail.grad_unflipped": "Your result equals the padded dY cross-correlated with K as it is "
+    "(not flipped).",
+    "detail.input_grad_values": "Entry (p, q) of dL/dX is Σ_a Σ_b K[a, b] · dY[p − a, q − b], "
+    "with dY taken as 0 outside its range.",
+    "detail.rf_stack": "{layers} layer(s), kernels {stack}, stride 1, no padding.",
+    "detail.rf_sum": "Your answer is the sum of the kernel sizes.",
+    "detail.rf_product": "Your answer is the product of the kernel sizes.",
+    "detail.rf_last": "Your answer is the size of the last kernel.",
+    "detail.rf_largest": "Your answer is the size of the largest kernel.",
+    "detail.rf_minus_one": "Your answer is one pixel smaller in each direction.",
+    "detail.rf_plus_one": "Your answer is one pixel larger in each direction.",
+    "detail.rf_swapped": "Your answer has height and width swapped.",
+    "detail.transposes_swapped": "Your second result is X ⋆ Kᵀ and your third Xᵀ ⋆ K: they "
+    "are in each other's place.",
+    "detail.diagonal_part": "In {part} (item {index} of the tuple):",
+    "detail.diagonal_values": "The nonzero entries are not where the edge is: find, for each "
+    "row of the output, the one window that straddles the diagonal.",
+    "detail.integral_sum_not_mean": "The response is the running sum; the average was asked.",
+    "detail.integral_mean_not_sum": "The response is the running average; the sum was asked.",
+    "detail.integral_values": "Each response must be x[i, j] + … + x[i, j + m − 1] (divided by "
+    "m for the average): every pixel of the window counts once, with the same weight.",
+    "detail.lr_limit": "Expected 2 / λ_max = {expected} (λ_max = {top}, the largest eigenvalue "
+    "of the loss's Hessian), got {got}.",
+    # channels (lesson 01)
+    "detail.channel_shapes": "X has shape {x} (c_i = {c_i}), W {w}, b {b}: the result must be "
+    "{want} = (c_o, n_h, n_w).",
+    "detail.output_channel": "Output channel {d} (the first one that differs):",
+    "detail.channel_transposed": "Your result equals Σ_c W[c, d] · X[c] + b[d]: W was read "
+    "with its two axes exchanged.",
+    "detail.channels_last_values": "Your result has shape {got}: the right values, with the "
+    "channel axis last.",
+    "detail.channels_last_shape": "Your result has shape {got}: channels last; expected {want}.",
+    "detail.dropped_channel_axis": "Your result has shape {got}: the channel axis (of size 1 "
+    "here) is missing; expected {want}.",
+    "detail.bias_width": "Your result equals the 1×1 convolution with b[j] added to column j "
+    "instead of b[d] to channel d.",
+    "detail.bias_mismatch": "The sizes that do not match are probably the bias (c_o entries) "
+    "and the last axis of the output (the width).",
+    "detail.conv1x1_values": "Output channel d at pixel (i, j) is b[d] + Σ_c W[d, c] · X[c, i, j]: "
+    "compare one pixel by hand.",
+    # signals (lesson 02)
+    "detail.call_swapped": "The call with the arguments swapped, convolve1d(g, f):",
+    "detail.length_minus": "Your result has length {got}, one too few; expected {want}.",
+    "detail.length_plus": "Your result has length {got}, one too many; expected {want}.",
+    "detail.length_same": "Your result has length {got}, as long as the signal: a padded "
+    "(“same”) output; expected the valid {want} = n − m + 1.",
+    "detail.length_full": "Your result has length {got} = n + m − 1, the full (padded) "
+    "output; expected the valid {want} = n − m + 1.",
+    "detail.length_other": "Your result has shape {got}; expected a 1-D tensor of length {want}.",
+    "detail.length_extra_dims": "Your result has shape {got}: the right values with extra "
+    "dimensions of size 1; expected a 1-D tensor of length {want}.",
+    "detail.flipped_1d": "Your result equals the correlation with the kernel reversed, "
+    "k[m − 1 − a]: a true convolution.",
+    "detail.signal_last_zero": "Your result is right except that its last entry was never "
+    "filled: the loop stops one position early.",
+    "detail.signal_lesson_output": "Your result is the lesson's answer [2, 5, 8, 11, 14], "
+    "whatever the input.",
+    "detail.corr1d_values": "y[i] = Σ_a x[i + a] · k[a] for a = 0, …, m − 1: compute y[0] by hand.",
+    "detail.full_valid": "Your result has length {got}, the valid part |n − m| + 1; the full "
+    "convolution has length {want} = n + m − 1.",
+    "detail.full_same": "Your result has length {got}, the length of one input; the full "
+    "convolution has length {want} = n + m − 1.",
+    "detail.full_minus": "Your result has length {got}, one too few: the last overlap, f[n − 1] · "
+    "g[m − 1], is missing; expected {want} = n + m − 1.",
+    "detail.full_plus": "Your result has length {got}, one too many; expected {want} = n + m − 1.",
+    "detail.full_correlation": "Your result equals the full cross-correlation: one of the two "
+    "sequences was not reversed.",
+    "detail.full_last_zero": "Your result is right except that its last entry is 0: the loop "
+    "over i stops one step early.",
+    "detail.full_lesson_output": "Your result is the lesson's answer [0, 1, 2.5, 4, 1.5], "
+    "whatever the input.",
+    "detail.full_values": "(f ∗ g)[i] = Σ_a f[a] · g[i − a], over every a with 0 ≤ a < n and "
+    "0 ≤ i − a < m: compute entry 1 by hand.",
+    "detail.only_one_order": "convolve1d({first}, {second}) is right, convolve1d({second}, "
+    "{first}) is not:",
+    # predictions (never graded)
+    "prediction.missing": "✎ No prediction yet: {asks}  Replace None in the cell above, run it, "
+    "then run this cell.",
+    "prediction.right": "✔ Right: {value}.  The next cell shows why.",
+    "prediction.wrong": "✗ Not quite: you predicted {value}.  {hint}  Run the next cell to see.",
+    "prediction.unreadable": "? Your prediction, {value}, is not {kind}: {asks}",
+    "prediction.kind.number": "a number",
+    "prediction.kind.position": "a pair (row, column)",
+    "prediction.l01-invariance-factor.asks": "by how many times does translation invariance "
+    "cut the 10¹² weights of the megapixel layer? (a number, such as 1e3)",
+    "prediction.l01-invariance-factor.hint": "Translation invariance leaves one weight per "
+    "offset (a, b), and each offset takes 2·1000 − 1 values; divide 10¹² by their number.",
+    "prediction.l01-shifted-peak.asks": "where does the response to the shifted image peak? "
+    "(a pair (row, column))",
+    "prediction.l01-shifted-peak.hint": "The same kernel is used at every position, so the "
+    "response moves with the pattern.",
+    "prediction.l02-nonzeros.asks": "how many of the 4 × 16 = 64 entries of M are not zero? "
+    "(a number)",
+    "prediction.l02-nonzeros.hint": "Count per row: one row per output position, and each "
+    "holds every entry of the 3×3 kernel once.",
+    "prediction.l02-impulse.asks": "what is Y[0, 0], the top-left output? (a number)",
+    "prediction.l02-impulse.hint": "Y[0, 0] = Σ_a Σ_b K[a, b] · X[a, b], and X is 0 except at "
+    "(2, 2): which entry of K lands on the bright pixel?",
+    "prediction.l03-grad-entry.asks": "what is dL/dK[0, 0] for L = sum(Y) on the band image? "
+    "(a number)",
+    "prediction.l03-grad-entry.hint": "K[0, 0] multiplies the pixel at the top-left of every "
+    "window, so dL/dK[0, 0] adds up X over the columns the left box covers: add up the values "
+    "in the box.",
+    "prediction.l04-transposed-nonzeros.asks": "how many entries of torch_corr2d(X_t, K) are not "
+    "zero? (a number)",
+    "prediction.l04-transposed-nonzeros.hint": "K compares each pixel with its right-hand "
+    "neighbour; along a horizontal band, how do two such neighbours differ?",
+    "prediction.l05-lr-limit.asks": "what is the largest learning rate at which gradient descent "
+    "still converges on the 6×8 problem? (a number, such as 0.05)",
+    "prediction.l05-lr-limit.hint": "AᵀA has the eigenvectors (1, 1) and (1, −1): multiply it by "
+    "each to find its eigenvalues, double them for H = 2 AᵀA, and take 2 / λ_max.",
     # speed
     "detail.loop_extrapolated": "a double loop as costly as the lesson's corr2d (one "
     "window-sized addition and one sum per output cell, not a cross-correlation; timed on "

@@ -9,7 +9,15 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["student_id", "student_seed", "case_random", "DEFAULT_SEED", "ENV_STUDENT", "ENV_SALT"]
+__all__ = [
+    "student_id",
+    "student_seed",
+    "seed_of",
+    "case_random",
+    "DEFAULT_SEED",
+    "ENV_STUDENT",
+    "ENV_SALT",
+]
 
 #: Environment variable naming the student (set by the grader, or by hand to reproduce a run).
 ENV_STUDENT = "CONVCOURSE_STUDENT_ID"
@@ -44,7 +52,14 @@ def student_seed(cwd: str | os.PathLike | None = None) -> int:
     sid = student_id(cwd)
     if sid is None:
         return DEFAULT_SEED
-    return _hash_int(os.environ.get(ENV_SALT, "") + "\0" + sid)
+    return seed_of(sid)
+
+
+def seed_of(student: str, salt: str | None = None) -> int:
+    """The hidden-case seed of ``student`` (``salt``: the instructor's, default ``$ENV_SALT``);
+    the same number the student's notebook and the grader compute."""
+    salt = os.environ.get(ENV_SALT, "") if salt is None else salt
+    return _hash_int(salt + "\0" + student)
 
 
 def case_random(seed: int | None, exercise_id: str) -> tuple[torch.Generator, random.Random]:

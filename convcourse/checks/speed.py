@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 from convcourse.checks.calls import call_student, describe
 from convcourse.checks.core import Case, Exercise, Verdict, check
-from convcourse.checks.lesson2 import judge_correlation
+from convcourse.checks.correlation import judge_correlation
 from convcourse.checks.messages import t
 from convcourse.checks.render import number
 from convcourse.checks.rules import EXERCISE_RULES

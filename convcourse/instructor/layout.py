@@ -8,7 +8,8 @@ The grader follows nbgrader's layout so nbgrader's own tools keep working on wha
     <course>/autograded/<student>/<assignment>/<notebook>.ipynb
     <course>/feedback/<student>/<assignment>/<notebook>.html
     <course>/gradebook.db                                       unless a database URL is given
-    <course>/.grading/results/<assignment>/<student>.json       the grader's results (RESULTS.md)
+    <course>/.grading/results/<assignment>/<student>.json       the grader's results
+                                                                (recording/results.py)
     <course>/.grading/journal/<assignment>.jsonl                what each run did, in order
 """
 
@@ -18,7 +19,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["CourseLayout", "ConfigError", "SAFE_ID"]
+__all__ = ["CourseLayout", "ConfigError", "SAFE_ID", "existing_course"]
 
 # Student and assignment ids become folder names: keep them to a portable, harmless alphabet.
 SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")
@@ -115,6 +116,17 @@ class CourseLayout:
         if self.db_url.startswith("sqlite:///"):
             paths.append(Path(self.db_url.removeprefix("sqlite:///")))
         return paths
+
+
+def existing_course(root, db_url: str | None = None) -> CourseLayout:
+    """The layout of the course in ``root``, which must exist (FileNotFoundError otherwise:
+    the reporting commands read a course, they never make one)."""
+    path = Path(root)
+    if not path.exists():
+        raise FileNotFoundError(f"course directory not found: {path}")
+    if not path.is_dir():
+        raise NotADirectoryError(f"course directory is not a directory: {path}")
+    return CourseLayout.load(path, db_url)
 
 
 def _read_nbgrader_config(path: Path) -> dict[str, str]:

@@ -116,10 +116,13 @@ def chromium_path() -> str:
     pytest.importorskip("playwright", reason="the playwright package is not installed")
     path = find_chromium()
     if path is None:
-        pytest.skip(
+        why = (
             "no Chromium found (install Debian's chromium: apt-get install chromium, "
             "or set CONVCOURSE_CHROMIUM); the browser test cannot run"
         )
+        if os.environ.get("CONVCOURSE_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"the browser test is required here: {why}")
+        pytest.skip(why)
     return path
 
 

@@ -1087,3 +1087,14 @@ WRONG = [
     Wrong("recover-kernel", {"recover_kernel": recover_transposed}, "swapped_hw"),
     Wrong("recover-kernel", {"recover_kernel": recover_4d}, "wrong_shape"),
 ]
+
+# The exercises added to lessons 03-05 keep their answers in a module of their own.
+from impls_lessons345 import WRONG_LESSONS345  # noqa: E402
+
+WRONG += [Wrong(*row) for row in WRONG_LESSONS345]
+
+# Lessons 1 and 2's channel and signal exercises keep their answers in modules of their own.
+from checks_impls_channels import WRONG as _CHANNELS_WRONG  # noqa: E402
+from checks_impls_signals import WRONG as _SIGNALS_WRONG  # noqa: E402
+
+WRONG += [Wrong(*row) for row in (*_CHANNELS_WRONG, *_SIGNALS_WRONG)]

@@ -4,6 +4,8 @@ values and seeds)."""
 from __future__ import annotations
 
 import checks_impls as impl
+import checks_impls_channels as channels
+import checks_impls_signals as signals
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
@@ -176,6 +178,9 @@ def test_whole_checks_pass_for_reference_answers_on_any_seed(seed, hidden):
         "corr2d-fast": {"corr2d_fast": impl.corr2d_unfold},
         "corr2d-matmul": {"kernel_matrix": impl.kernel_matrix_rows},
         "convolve2d": {"convolve2d": impl.convolve2d_shifts},
+        "conv1x1": {"conv1x1": channels.conv1x1_linear},
+        "corr1d": {"corr1d": signals.corr1d_unfold},
+        "convolve1d": {"convolve1d": signals.convolve1d_fft},
         "conv2d-layer": {"Conv2D": impl.Conv2DFunctional},
         "kernel-grad": {"kernel_grad": impl.corr2d_shifts},
         "horizontal-kernel": {"K_horizontal": impl.K_horizontal_sobel},

@@ -6,6 +6,9 @@ import subprocess
 import sys
 
 import checks_impls as impl
+import checks_impls_channels as channels
+import checks_impls_signals as signals
+import impls_lessons345 as added
 import pytest
 import torch
 
@@ -18,19 +21,27 @@ ANSWERS = {
     },
     "dense-layer": {"dense_layer": impl.dense_layer_einsum},
     "dense-weight": {"dense_weight_from_kernel": impl.dense_weight_loops},
+    "conv1x1": {"conv1x1": channels.conv1x1_matmul},
     "output-shape": {"output_shape": impl.output_shape},
     "corr2d": {"corr2d": impl.corr2d_loop},
     "corr2d-fast": {"corr2d_fast": impl.corr2d_shifts},
     "corr2d-matmul": {"kernel_matrix": impl.kernel_matrix_rows},
     "convolve2d": {"convolve2d": impl.convolve2d_shifts},
+    "corr1d": {"corr1d": signals.corr1d_loop},
+    "convolve1d": {"convolve1d": signals.convolve1d_bounds},
     "conv2d-layer": {"Conv2D": impl.Conv2DShifts},
     "kernel-grad": {"kernel_grad": impl.kernel_grad},
+    "input-grad": {"input_grad": added.input_grad},
+    "receptive-field": {"receptive_field": added.receptive_field},
     "horizontal-kernel": {"K_horizontal": impl.K_horizontal},
+    "diagonal-edges": {"diagonal_edge_responses": added.diagonal_edge_responses},
+    "integral-kernel": {"integral_kernel": added.integral_kernel},
     "directional-kernel": {"directional_edge_kernel": impl.directional_edge_kernel},
     "second-derivative": {"second_derivative_kernel": impl.second_derivative_kernel},
     "blur-kernel": {"blur_kernel": impl.blur_kernel},
     "min-kernel-size": {"min_kernel_size": impl.min_kernel_size},
     "train-loop": {"train_kernel": impl.train_kernel},
+    "lr-limit": {"lr_limit": added.lr_limit},
     "recover-kernel": {"recover_kernel": impl.recover_kernel},
 }
 
@@ -55,7 +66,7 @@ def _assert_plain(value, where="observation"):
 
 def test_every_exercise_of_the_contract_is_described():
     assert set(EXERCISES) == {e for ids in LESSON_EXERCISES.values() for e in ids}
-    assert len(EXERCISES) == 17
+    assert set(ANSWERS) == set(EXERCISES), "every exercise has an answer below"
     for ex in EXERCISES.values():
         assert ex.symbols and ex.check_name.startswith("check_")
 

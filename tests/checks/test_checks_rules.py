@@ -25,10 +25,16 @@ from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 
 import convcourse.checks as checks
-from convcourse.checks import EXERCISES, MISCONCEPTION_KEYS, SPEED_EXERCISES, CheckFailed, rules
+from convcourse.checks import (
+    EXERCISES,
+    GRADED_EXERCISES,
+    MISCONCEPTION_KEYS,
+    CheckFailed,
+    rules,
+)
 from convcourse.checks.calls import call_student
 
-ALL = {**EXERCISES, **{e.id: e for e in SPEED_EXERCISES.values()}}
+ALL = GRADED_EXERCISES
 S, L, M, A = rules.SHIPPED, rules.LIBRARY_CONV, rules.CONV_MODULE, rules.AUTOGRAD
 
 # The course's table (common brief), written out again: the code must agree with it.
@@ -36,6 +42,7 @@ COURSE_TABLE = {
     "param-counts": {S},
     "dense-layer": {S, L},
     "dense-weight": {S, L},
+    "conv1x1": {S, L},
     "output-shape": {S},
     "corr2d": {S, L},
     "convolve2d": {S, L},
@@ -43,14 +50,21 @@ COURSE_TABLE = {
     "corr2d-speed-pass": {S, L},
     "corr2d-speed-full": {S, L},
     "corr2d-matmul": {S, L},
+    "corr1d": {S, L},
+    "convolve1d": {S, L},
     "conv2d-layer": {S, M},
     "kernel-grad": {S, A},
+    "input-grad": {S, A},
+    "receptive-field": {S},
     "horizontal-kernel": {S},
+    "diagonal-edges": {S, L},
     "second-derivative": {S},
     "min-kernel-size": {S},
+    "integral-kernel": {S},
     "blur-kernel": {S},
     "directional-kernel": {S},
     "train-loop": {S},
+    "lr-limit": {S},
     "recover-kernel": {S},
 }
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from convcourse.checks import EXERCISES, SPEED_EXERCISES, student_seed
+from convcourse.checks import EXERCISES, GRADED_EXERCISES, student_seed
 from convcourse.checks.seeds import DEFAULT_SEED, ENV_SALT, ENV_STUDENT, student_id
 
 
@@ -65,7 +65,7 @@ def test_default_seed_outside_autograding(tmp_path):
     assert student_seed(tmp_path / "autograded") == DEFAULT_SEED
 
 
-ALL = {**EXERCISES, **{ex.id: ex for ex in SPEED_EXERCISES.values()}}
+ALL = GRADED_EXERCISES
 
 
 @pytest.mark.parametrize("exercise_id", sorted(ALL))

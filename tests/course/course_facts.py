@@ -22,7 +22,12 @@ INDEX = "00_index.ipynb"
 
 # lesson -> {autograded test cell grade id: points}, in notebook order.
 TEST_CELLS = {
-    "01_dense_to_conv": {"test-param-counts": 1, "test-dense-layer": 2, "test-dense-weight": 3},
+    "01_dense_to_conv": {
+        "test-param-counts": 1,
+        "test-dense-layer": 2,
+        "test-dense-weight": 3,
+        "test-conv1x1": 2,
+    },
     "02_cross_correlation": {
         "test-output-shape": 1,
         "test-corr2d": 2,
@@ -31,23 +36,37 @@ TEST_CELLS = {
         "test-corr2d-fast-pass": 1,
         "test-corr2d-fast-full": 1,
         "test-corr2d-matmul": 3,
+        "test-corr1d": 2,
+        "test-convolve1d": 2,
     },
-    "03_conv_layer": {"test-conv2d-layer": 2, "test-kernel-grad": 3},
+    "03_conv_layer": {
+        "test-conv2d-layer": 2,
+        "test-kernel-grad": 3,
+        "test-input-grad": 2,
+        "test-receptive-field": 2,
+    },
     "04_kernels_as_detectors": {
         "test-horizontal-kernel": 1,
         "test-second-derivative": 1,
         "test-min-kernel-size": 1,
         "test-blur-kernel": 2,
         "test-directional-kernel": 3,
+        "test-diagonal-edges": 2,
+        "test-integral-kernel": 1,
     },
-    "05_learning_a_kernel": {"test-train-loop": 3, "test-recover-kernel": 3},
+    "05_learning_a_kernel": {"test-train-loop": 3, "test-lr-limit": 2, "test-recover-kernel": 3},
 }
 # lesson -> {manually graded free-response cell grade id: points}.
 FREE_RESPONSE = {
-    "01_dense_to_conv": {"fr-translation-invariance": 2, "fr-boundary": 2},
-    "02_cross_correlation": {"fr-flip": 2},
+    "01_dense_to_conv": {"fr-translation-invariance": 2, "fr-boundary": 2, "fr-equivariance": 2},
+    "02_cross_correlation": {
+        "fr-flip": 2,
+        "fr-commutative": 2,
+        "fr-spectrogram": 2,
+        "fr-text": 2,
+    },
     "03_conv_layer": {"fr-autograd-loop": 2},
-    "04_kernels_as_detectors": {"fr-gallery": 2},
+    "04_kernels_as_detectors": {"fr-gallery": 2, "fr-structures": 2},
     "05_learning_a_kernel": {"fr-diverging-lr": 2},
 }
 # lesson -> {exercise id: (names the student defines, check functions its test cells call)}.
@@ -56,6 +75,7 @@ EXERCISES = {
         "param-counts": (("dense_param_count", "local_param_count"), ("check_param_counts",)),
         "dense-layer": (("dense_layer",), ("check_dense_layer",)),
         "dense-weight": (("dense_weight_from_kernel",), ("check_dense_weight",)),
+        "conv1x1": (("conv1x1",), ("check_conv1x1",)),
     },
     "02_cross_correlation": {
         "output-shape": (("output_shape",), ("check_output_shape",)),
@@ -63,10 +83,14 @@ EXERCISES = {
         "convolve2d": (("convolve2d",), ("check_convolve2d",)),
         "corr2d-fast": (("corr2d_fast",), ("check_corr2d_fast", "check_corr2d_speed")),
         "corr2d-matmul": (("kernel_matrix",), ("check_kernel_matrix",)),
+        "corr1d": (("corr1d",), ("check_corr1d",)),
+        "convolve1d": (("convolve1d",), ("check_convolve1d",)),
     },
     "03_conv_layer": {
         "conv2d-layer": (("Conv2D",), ("check_conv2d_layer",)),
         "kernel-grad": (("kernel_grad",), ("check_kernel_grad",)),
+        "input-grad": (("input_grad",), ("check_input_grad",)),
+        "receptive-field": (("receptive_field",), ("check_receptive_field",)),
     },
     "04_kernels_as_detectors": {
         "horizontal-kernel": (("K_horizontal",), ("check_horizontal_edge_kernel",)),
@@ -74,9 +98,12 @@ EXERCISES = {
         "min-kernel-size": (("min_kernel_size",), ("check_min_kernel_size",)),
         "blur-kernel": (("blur_kernel",), ("check_blur_kernel",)),
         "directional-kernel": (("directional_edge_kernel",), ("check_directional_edge_kernel",)),
+        "diagonal-edges": (("diagonal_edge_responses",), ("check_diagonal_edge_responses",)),
+        "integral-kernel": (("integral_kernel",), ("check_integral_kernel",)),
     },
     "05_learning_a_kernel": {
         "train-loop": (("train_kernel",), ("check_train_kernel",)),
+        "lr-limit": (("lr_limit",), ("check_lr_limit",)),
         "recover-kernel": (("recover_kernel",), ("check_recover_kernel",)),
     },
 }
@@ -90,6 +117,7 @@ FORBIDS = {
     "param-counts": frozenset({SHIPPED}),
     "dense-layer": _WRITE_IT,
     "dense-weight": _WRITE_IT,
+    "conv1x1": _WRITE_IT,
     "output-shape": frozenset({SHIPPED}),
     "corr2d": _WRITE_IT,
     "convolve2d": _WRITE_IT,
@@ -97,14 +125,21 @@ FORBIDS = {
     "corr2d-speed-pass": _WRITE_IT,
     "corr2d-speed-full": _WRITE_IT,
     "corr2d-matmul": _WRITE_IT,
+    "corr1d": _WRITE_IT,
+    "convolve1d": _WRITE_IT,
     "conv2d-layer": frozenset({SHIPPED, CONV_MODULE}),
     "kernel-grad": frozenset({SHIPPED, AUTOGRAD}),
+    "input-grad": frozenset({SHIPPED, AUTOGRAD}),
+    "receptive-field": frozenset({SHIPPED}),
     "horizontal-kernel": frozenset({SHIPPED}),
+    "diagonal-edges": _WRITE_IT,
+    "integral-kernel": frozenset({SHIPPED}),
     "second-derivative": frozenset({SHIPPED}),
     "min-kernel-size": frozenset({SHIPPED}),
     "blur-kernel": frozenset({SHIPPED}),
     "directional-kernel": frozenset({SHIPPED}),
     "train-loop": frozenset({SHIPPED}),
+    "lr-limit": frozenset({SHIPPED}),
     "recover-kernel": frozenset({SHIPPED}),
 }
 # How an exercise's "**Rules:**" paragraph states each rule: the phrase that names the rule (it

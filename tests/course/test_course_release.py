@@ -11,7 +11,7 @@ import pytest
 from course_facts import ROOT, source_path, tool_env
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from convcourse.instructor import release
+from convcourse.instructor.authoring import release
 
 
 def test_committed_release_is_in_sync_with_the_sources():

@@ -24,7 +24,7 @@ from course_facts import (
     source_path,
 )
 
-from convcourse.instructor import release
+from convcourse.instructor.authoring import release
 
 
 def test_the_lessons_are_the_assignments_of_the_contract():

@@ -8,26 +8,12 @@ missing the sandbox tests are skipped with the reason -- unless ``CONVCOURSE_REQ
 from __future__ import annotations
 
 import os
-import shutil
-import sys
-from pathlib import Path
 
 import pytest
+from course_builders import ASSIGNMENT, CORPUS_TIMEOUT_S, make_course, scripts_on_path, submit
 
-REPO = Path(__file__).resolve().parents[2]
-ASSIGNMENT = "02_cross_correlation"
-# Short enough that the infinite loop of the corpus costs little, long enough for a loaded CI.
-CORPUS_TIMEOUT_S = 30.0
-
-
-def _scripts_on_path() -> None:
-    """nbgrader runs ``alembic`` and ``jupyter`` scripts: find the ones of this Python."""
-    scripts = str(Path(sys.executable).parent)
-    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
-
-
-_scripts_on_path()
+# nbgrader runs ``alembic`` and ``jupyter``: the ones of this Python, before any test runs.
+scripts_on_path()
 
 
 @pytest.fixture(scope="session")
@@ -42,31 +28,9 @@ def sandbox_available():
     return True
 
 
-def make_course(root: Path) -> Path:
-    """A course folder with the real lesson 02 (instructor version) and the nbgrader config."""
-    root.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(
-        REPO / "solutions" / ASSIGNMENT,
-        root / "solutions" / ASSIGNMENT,
-        ignore=shutil.ignore_patterns(".ipynb_checkpoints"),
-    )
-    shutil.copy(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
-    return root
-
-
-def submit(root: Path, student: str, files: dict[str, bytes]) -> Path:
-    folder = root / "submitted" / student / ASSIGNMENT
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
-    for name, data in files.items():
-        (folder / name).write_bytes(data)
-    return folder
-
-
 @pytest.fixture(scope="session")
 def lesson_spec(tmp_path_factory):
-    from convcourse.instructor.assignment import load_spec
+    from convcourse.instructor.authoring.spec import load_spec
     from convcourse.instructor.layout import CourseLayout
 
     root = make_course(tmp_path_factory.mktemp("spec") / "course")
@@ -87,7 +51,7 @@ def corpus_batch(tmp_path_factory, sandbox_available, lesson_spec):
     from grading_corpus import build, honest_notebook
     from integrity_corpus import build_integrity
 
-    from convcourse.instructor.autograde import BatchOptions, autograde
+    from convcourse.instructor.grading.batch import BatchOptions, autograde
     from convcourse.instructor.layout import CourseLayout
     from convcourse.instructor.sandbox import Limits
 

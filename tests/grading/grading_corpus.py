@@ -13,18 +13,27 @@ from __future__ import annotations
 import copy
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 ASSIGNMENT = "02_cross_correlation"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
-TESTS = {
-    "test-output-shape": 1.0,
-    "test-corr2d": 2.0,
-    "test-convolve2d": 2.0,
-    "test-corr2d-fast": 2.0,
-    "test-corr2d-fast-pass": 1.0,
-    "test-corr2d-fast-full": 1.0,
-    "test-corr2d-matmul": 3.0,
-}
+
+
+def _autograded_tests() -> dict[str, float]:
+    """grade id -> points of every autograded test cell of the instructor notebook, in order."""
+    path = Path(__file__).resolve().parents[2] / "solutions" / ASSIGNMENT / NOTEBOOK
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    tests = {}
+    for cell in cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell["cell_type"] == "code" and meta.get("grade") and not meta.get("solution"):
+            tests[meta["grade_id"]] = float(meta["points"])
+    return tests
+
+
+TESTS = _autograded_tests()
+# The tests this corpus was written around; a lesson may add more (graded like any other).
+assert {"test-output-shape", "test-corr2d", "test-corr2d-fast", "test-corr2d-matmul"} <= set(TESTS)
 FULL = sum(TESTS.values())
 # Strings that must never reach a student-facing file (autograded notebook, results message).
 OTHER_STUDENT_CANARY = "CANARY-OTHER-STUDENT-d41d8cd9"

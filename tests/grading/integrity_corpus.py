@@ -25,6 +25,7 @@ from grading_corpus import (
 )
 
 ZERO = {g: 0.0 for g in TESTS}
+LAST_TEST = list(TESTS)[-1]
 # A frame of the grader's codec, written by hand: what a forger would send.
 FORGE_FRAME = """
 def _frame(message):
@@ -276,9 +277,10 @@ threading.Thread(target=_swap, daemon=True).start()
     )
 
     # -------------------------------------------- 5. memory outside the address space
+    # After the last test: nothing is withheld, so only the sandbox decides what they get.
     memfd = insert_after(
         honest,
-        "test-corr2d-matmul",
+        LAST_TEST,
         "import os\ntry:\n    fd = os.memfd_create('hog')\n"
         "    os.write(fd, b'x' * (768 * 2**20))\nexcept OSError as exc:\n"
         "    print('memfd refused:', exc)\n",
@@ -294,7 +296,7 @@ threading.Thread(target=_swap, daemon=True).start()
     )
     shm = insert_after(
         honest,
-        "test-corr2d-matmul",
+        LAST_TEST,
         "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n"
         "print('shmget', libc.shmget(0x5eed, 768 * 2**20, 0o1666), ctypes.get_errno())\n",
     )

@@ -10,8 +10,12 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from convcourse.instructor.notebook_io import MAX_CELLS, MAX_JSON_CONTAINERS, MAX_SOURCE_CHARS
-from convcourse.instructor.notebook_metadata import (
+from convcourse.instructor.intake.notebook_io import (
+    MAX_CELLS,
+    MAX_JSON_CONTAINERS,
+    MAX_SOURCE_CHARS,
+)
+from convcourse.instructor.intake.notebook_metadata import (
     MAX_CELL_METADATA,
     MAX_DEPTH,
     MAX_TOTAL_METADATA,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass
 
-from convcourse.instructor.scan import ScanCell, Target
+from convcourse.instructor.judging.scan import ScanCell, Target
 
 # common.md's table: exercise id -> the rules its answer must follow.
 FORBIDS = {
@@ -34,6 +34,14 @@ FORBIDS = {
     "directional-kernel": {"shipped"},
     "train-loop": {"shipped"},
     "recover-kernel": {"shipped"},
+    "conv1x1": {"shipped", "library_conv"},
+    "corr1d": {"shipped", "library_conv"},
+    "convolve1d": {"shipped", "library_conv"},
+    "input-grad": {"shipped", "autograd"},
+    "receptive-field": {"shipped"},
+    "diagonal-edges": {"shipped", "library_conv"},
+    "integral-kernel": {"shipped"},
+    "lr-limit": {"shipped"},
 }
 # The symbol each exercise's test cell passes (the first one, for param-counts).
 SYMBOL = {
@@ -54,6 +62,14 @@ SYMBOL = {
     "directional-kernel": "directional_edge_kernel",
     "train-loop": "train_kernel",
     "recover-kernel": "recover_kernel",
+    "conv1x1": "conv1x1",
+    "corr1d": "corr1d",
+    "convolve1d": "convolve1d",
+    "input-grad": "input_grad",
+    "receptive-field": "receptive_field",
+    "diagonal-edges": "diagonal_edge_responses",
+    "integral-kernel": "integral_kernel",
+    "lr-limit": "lr_limit",
 }
 
 SETUP = '''import time
@@ -737,19 +753,19 @@ TAMPERING = [
     case(
         "import_instructor",
         "corr2d",
-        "from convcourse.instructor import codec",
-        words=("imports convcourse.instructor.codec",),
+        "from convcourse.instructor.sandbox.inside import codec",
+        words=("imports convcourse.instructor.sandbox.inside.codec",),
     ),
     case(
         "import_codec_module",
         "corr2d",
-        "import convcourse.instructor.codec as c",
+        "import convcourse.instructor.sandbox.inside.codec as c",
         words=("the grader's own code",),
     ),
     case(
         "import_worker",
         "corr2d",
-        "from convcourse.instructor.inside import runner",
+        "from convcourse.instructor.sandbox.inside import runner",
         words=("imports convcourse.instructor",),
     ),
     case(
@@ -1132,7 +1148,8 @@ TAMPERING = [
     case(
         "forged_frames",
         "corr2d",
-        "from convcourse.instructor.codec import encode\nframe = encode({'t': 'test'})",
+        "from convcourse.instructor.sandbox.inside.codec import encode\n"
+        "frame = encode({'t': 'test'})",
         words=("the grader's own code",),
     ),
 ]

@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 
-from conftest import REPO
+from course_builders import REPO
 
 
 def test_benchmark_runs_and_scores_equal_nbgraders(sandbox_available, tmp_path):

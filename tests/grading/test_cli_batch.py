@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ASSIGNMENT, REPO, make_course, submit
+from course_builders import ASSIGNMENT, REPO, make_course, submit
 
 from convcourse.instructor.cli import COMMANDS, main
 

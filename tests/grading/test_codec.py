@@ -12,7 +12,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from convcourse.instructor.codec import MAGIC, CodecError, Limits, decode, encode
+from convcourse.instructor.sandbox.inside.codec import MAGIC, CodecError, Limits, decode, encode
 
 plain = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**62), 2**62) | st.floats() | st.text(max_size=20),

@@ -63,7 +63,7 @@ def test_gradebook_and_results_files_agree(corpus_batch):
         cells = {c["grade_id"]: c["points"] for c in data["notebooks"][ASSIGNMENT]["cells"]}
         assert cells == {g: scores[entry.student][g] for g in TESTS}, entry.student
         assert data["score"] == pytest.approx(sum(cells.values()))
-        assert data["schema"] == 1 and data["student_id"] == entry.student
+        assert data["schema"] == 2 and data["student_id"] == entry.student
 
 
 @pytest.mark.parametrize("field", ["status", "detail", "evidence"])
@@ -228,7 +228,7 @@ def test_autograded_notebooks_are_valid_for_nbgrader(corpus_batch):
 def test_feedback_pages_leak_nothing_either(corpus_batch):
     """End to end: the students' feedback pages made from this gradebook (outputs helper's
     generate_feedback) hold no hidden test, solution, gradebook content or other student's work."""
-    from convcourse.instructor.feedback import generate_feedback
+    from convcourse.instructor.reporting.feedback import generate_feedback
 
     layout = corpus_batch["layout"]
     pages = generate_feedback(layout.root, ASSIGNMENT, db_url=layout.db_url)

@@ -11,7 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from convcourse.instructor.ingest import IngestError, IngestLimits, ingest, student_id_from_name
+from convcourse.instructor.intake.ingest import (
+    IngestError,
+    IngestLimits,
+    ingest,
+    student_id_from_name,
+)
 from convcourse.instructor.layout import CourseLayout
 
 A = "02_cross_correlation"

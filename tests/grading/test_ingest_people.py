@@ -23,7 +23,7 @@ from ingest_corpus import (
 )
 
 from convcourse.instructor.cli import main
-from convcourse.instructor.ingest import ingest
+from convcourse.instructor.intake.ingest import ingest
 from convcourse.instructor.layout import CourseLayout
 
 
@@ -159,7 +159,7 @@ def test_a_roster_with_two_students_of_one_name_matches_neither(layout, tmp_path
 
 
 def test_names_are_compared_after_nfc():
-    from convcourse.instructor.ingest_names import identify
+    from convcourse.instructor.intake.ingest_names import identify
 
     composed = identify(moodle(JOSE_NFC, 5, NOTEBOOK), "moodle", A)
     decomposed = identify(moodle(JOSE_NFD, 5, NOTEBOOK), "moodle", A)

@@ -22,10 +22,10 @@ from ingest_corpus import (
     write_zip,
 )
 
-from convcourse.instructor.autograde import _note_time, read_submission
 from convcourse.instructor.cli import main
-from convcourse.instructor.ingest import IngestError, ingest
-from convcourse.instructor.ingest_record import SubmissionTime, submission_times
+from convcourse.instructor.grading.batch import _note_time, read_submission
+from convcourse.instructor.intake.ingest import IngestError, ingest
+from convcourse.instructor.intake.ingest_record import SubmissionTime, submission_times
 from convcourse.instructor.layout import CourseLayout
 
 

@@ -7,13 +7,13 @@ from __future__ import annotations
 import csv
 import json
 
-from conftest import ASSIGNMENT, make_course
+from course_builders import ASSIGNMENT, make_course
 from ingest_corpus import NOTEBOOK, Member, canvas, write_zip
 
-from convcourse.instructor.autograde import BatchOptions, autograde
-from convcourse.instructor.export import export_grades
-from convcourse.instructor.ingest import ingest
+from convcourse.instructor.grading.batch import BatchOptions, autograde
+from convcourse.instructor.intake.ingest import ingest
 from convcourse.instructor.layout import CourseLayout
+from convcourse.instructor.reporting.export import export_grades
 
 
 def test_lms_time_and_late_flag_reach_the_gradebook_and_the_csv(tmp_path):

@@ -23,15 +23,15 @@ from pathological_notebooks import (
     tracked,
 )
 
-from convcourse.instructor.assignment import CellSpec, NotebookSpec, SpecError, parse_test_cell
-from convcourse.instructor.notebook_io import (
+from convcourse.instructor.authoring.spec import CellSpec, NotebookSpec, SpecError, parse_test_cell
+from convcourse.instructor.intake.notebook_io import (
     MAX_CELLS,
     MAX_JSON_CONTAINERS,
     MAX_SOURCE_CHARS,
     load_submission_bytes,
     plan_submission,
 )
-from convcourse.instructor.notebook_metadata import (
+from convcourse.instructor.intake.notebook_metadata import (
     MAX_CELL_METADATA,
     MAX_DEPTH,
     MAX_TOTAL_METADATA,
@@ -192,14 +192,14 @@ def test_an_unanswered_stub_is_recognised(lesson_spec):
     ],
 )
 def test_instructor_test_cells_must_be_check_calls(source, words):
-    from convcourse.instructor.assignment import check_registry
+    from convcourse.instructor.authoring.spec import check_registry
 
     with pytest.raises(SpecError, match=words):
         parse_test_cell("nb", "test-x", source, check_registry())
 
 
 def test_the_speed_check_level_picks_the_exercise():
-    from convcourse.instructor.assignment import check_registry
+    from convcourse.instructor.authoring.spec import check_registry
 
     calls = parse_test_cell("nb", "t", 'check_corr2d_speed(corr2d_fast, "full")', check_registry())
     assert calls[0].exercise == "corr2d-speed-full" and calls[0].args == ["corr2d_fast"]
@@ -209,7 +209,7 @@ def test_the_cheap_slot_setup_agrees_with_the_spec():
     """The sandboxes start from ``slot_setup`` before the spec is read: both must agree."""
     from pathlib import Path
 
-    from convcourse.instructor.assignment import load_spec, slot_setup
+    from convcourse.instructor.authoring.spec import load_spec, slot_setup
     from convcourse.instructor.layout import CourseLayout
 
     # Not ``from conftest import REPO``: by the time this runs in a full session, ``conftest``
@@ -400,7 +400,7 @@ _json_values = st.recursive(
 @given(_json_values, st.booleans(), st.integers(0, 3))
 def test_brackets_inside_strings_are_not_containers(value, ascii_only, indent):
     """The exact count (what a file over the quick bound pays for) agrees with json.loads."""
-    import convcourse.instructor.notebook_io as notebook_io
+    import convcourse.instructor.intake.notebook_io as notebook_io
 
     data = json.dumps(value, ensure_ascii=ascii_only, indent=indent or None).encode("utf-8")
     exact = _exact_containers(value)
@@ -462,7 +462,12 @@ def _synthetic_spec(exercises: int, gap: int = 1) -> NotebookSpec:
 
 def _quadratic_plan(nb: dict, spec: NotebookSpec):
     """The planner before it was made linear (cells and notes only): the reference."""
-    from convcourse.instructor.notebook_io import _grade_id, _normal, _restored_cell, _set_type
+    from convcourse.instructor.intake.notebook_io import (
+        _grade_id,
+        _normal,
+        _restored_cell,
+        _set_type,
+    )
 
     def find_stripped(cells, source_cell):
         if source_cell.role not in ("test", "locked"):
@@ -621,7 +626,7 @@ def test_a_plan_at_the_limits_fits_in_one_sandbox_request():
     """The code steps of a notebook at the cell and text limits, in the worst case for JSON
     (every character a control character, escaped as \\u00XX), stay within what the
     sandbox's codec accepts in one request (8 MB of JSON header, 200,000 values)."""
-    from convcourse.instructor import codec
+    from convcourse.instructor.sandbox.inside import codec
 
     spec, _ = _synthetic_spec(1)
     each = MAX_SOURCE_CHARS // MAX_CELLS

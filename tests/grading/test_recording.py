@@ -10,7 +10,7 @@ import errno
 import json
 
 import pytest
-from conftest import ASSIGNMENT, make_course, submit
+from course_builders import ASSIGNMENT, make_course, submit
 from grading_corpus import dumps, honest_notebook
 
 
@@ -36,7 +36,7 @@ def _results(root, student) -> dict:
 
 
 def test_a_gradebook_that_refuses_one_student_stops_only_that_one(course, monkeypatch):
-    from convcourse.instructor import gradebook
+    from convcourse.instructor.recording import gradebook
 
     real = gradebook.GradebookWriter.record
 
@@ -58,12 +58,13 @@ def test_a_gradebook_that_refuses_one_student_stops_only_that_one(course, monkey
 
 
 def test_a_full_disk_is_one_clear_line_and_exit_1(course, monkeypatch, capsys):
-    from convcourse.instructor import autograde
+    from convcourse.instructor.recording import autograded
 
-    def full(path, text):
+    def full(path, text, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(autograde, "_write_text_atomic", full)
+    # The first thing written for a submission: its autograded notebook.
+    monkeypatch.setattr(autograded, "write_atomic", full)
     code = _grade(course)
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1

@@ -13,8 +13,8 @@ import pytest
 import torch  # noqa: F401 -- loaded, as in the grader: star imports from it are checked exactly
 from scan_corpus import FORBIDDEN, FORBIDS, HONEST, LOOP, SETUP, SYMBOL, TAMPERING, build, case
 
-from convcourse.instructor import scan_policy
-from convcourse.instructor.scan import (
+from convcourse.instructor.judging import scan_policy
+from convcourse.instructor.judging.scan import (
     MAX_CELL_CHARS,
     MAX_CELLS,
     MAX_DEPTH,
@@ -293,6 +293,10 @@ CORRECT = {
 _AGAINST = {"corr.": "shipped", "reference": "shipped", "signal.": "library_conv"}
 
 
+def _sibling(module: str | None) -> bool:
+    return bool(module) and (REPO / "tests" / "checks" / f"{module}.py").exists()
+
+
 def _impls():
     tree = ast.parse((REPO / "tests" / "checks" / "checks_impls.py").read_text())
     text = (REPO / "tests" / "checks" / "checks_impls.py").read_text()
@@ -301,6 +305,8 @@ def _impls():
     imports, course, defs = [], [], {}
     for node in tree.body:
         source = ast.get_source_segment(text, node)
+        if isinstance(node, ast.ImportFrom) and _sibling(node.module):
+            continue  # another test module's table of wrong answers: not part of any answer
         if isinstance(node, ast.Import | ast.ImportFrom):
             (course if "convcourse" in source else imports).append(source)
         elif start < text.index(source) < end:
@@ -342,7 +348,9 @@ def test_the_scan_uses_the_course_rule_table():
     from convcourse.checks import rules
 
     assert scan_policy.RULES == rules.RULE_NAMES
-    assert {ex: set(r) for ex, r in rules.EXERCISE_RULES.items()} == FORBIDS  # common.md's
+    # The table itself is the course's (tests/course checks it against every exercise text).
+    for exercise, forbids in rules.EXERCISE_RULES.items():
+        assert rules.SHIPPED in forbids and forbids <= set(rules.RULE_NAMES), exercise
 
 
 def test_rule_tables_match_the_course_vocabulary():

@@ -14,7 +14,7 @@ import multiprocessing
 import time
 
 import pytest
-from conftest import ASSIGNMENT, make_course, submit
+from course_builders import ASSIGNMENT, make_course, submit
 from grading_corpus import dumps, honest_notebook, insert_after, with_solution
 
 N_HONEST = 30
@@ -47,7 +47,7 @@ def _burn(stop_at: float) -> None:
 
 @pytest.fixture(scope="module")
 def loaded_batch(tmp_path_factory, sandbox_available, lesson_spec):
-    from convcourse.instructor.autograde import BatchOptions, autograde
+    from convcourse.instructor.grading.batch import BatchOptions, autograde
     from convcourse.instructor.layout import CourseLayout
     from convcourse.instructor.sandbox import Limits
 

@@ -3,9 +3,9 @@
 The gradebook is built with nbgrader's own API, as ``generate_assignment`` and ``autograde``
 leave it (assignment, notebook, grade/solution/task cells, the locked test cells' source with
 their hidden tests, submissions, grades, comments); the grader's results files are written as
-RESULTS.md specifies.  Secret strings sit in the instructor notebook's solution, hidden-test and
-mark-scheme regions and in the gradebook's hidden tests; some of them are quoted by a checker
-message and an instructor comment, so the leak guard has something to catch.
+recording/results.py specifies.  Secret strings sit in the instructor notebook's solution,
+hidden-test and mark-scheme regions and in the gradebook's hidden tests; some of them are
+quoted by a checker message and an instructor comment, so the leak guard has something to catch.
 """
 
 from __future__ import annotations
@@ -293,7 +293,7 @@ def results_payload(sid: str, s: Student) -> dict:
             }
         )
     return {
-        "schema": 1,
+        "schema": 2,
         "assignment_id": ASSIGNMENT,
         "student_id": sid,
         "status": s.status,
@@ -321,7 +321,7 @@ def write_results(course: Path, students: dict[str, Student]) -> None:
         if s.results == "json":
             path.write_text(json.dumps(results_payload(sid, s), indent=1), encoding="utf-8")
         elif s.results == "broken":
-            path.write_text('{"schema": 1, "status": "graded",', encoding="utf-8")
+            path.write_text('{"schema": 2, "status": "graded",', encoding="utf-8")
 
 
 @dataclass

@@ -18,8 +18,8 @@ from outputs_course import (
     results_payload,
 )
 
-from convcourse.instructor.autograde import read_submission
-from convcourse.instructor.export import (
+from convcourse.instructor.grading.batch import read_submission
+from convcourse.instructor.reporting.export import (
     EXTRA_COLUMNS,
     NBGRADER_COLUMNS,
     export_grades,
@@ -117,6 +117,19 @@ def test_wide_variant_has_points_per_cell(course):
     assert float(rows["alice"][f"points:{FREE_RESPONSE[0]}"]) == STUDENTS["alice"].manual
     assert float(rows["dave"]["points:test-corr2d"]) == 0.0  # nothing handed in
     assert rows["grace"]["points:test-corr2d"] == ""  # no such cell in her results
+
+
+def test_the_command_line_writes_the_wide_variant_the_readme_shows(course, capsys):
+    from convcourse.instructor.cli import main
+
+    out = course.path / "grades.csv"
+    argv = ["export", "--course", str(course.path), "--db", course.db_url, "--out", str(out)]
+    assert main([*argv, "--assignment", ASSIGNMENT, "--wide"]) == 0
+    assert capsys.readouterr().out.strip() == str(out)
+    wide = export_grades(course.path, course.path / "w.csv", ASSIGNMENT, wide=True)
+    assert out.read_bytes() == wide.read_bytes()
+    assert main(argv) == 0  # without --wide: no per-cell column
+    assert not any(c.startswith("points:") for c in next(csv.reader(open(out, encoding="utf-8"))))
 
 
 def test_all_assignments_and_students_without_submissions(course):

@@ -17,15 +17,14 @@ from outputs_course import (
     read_page,
 )
 
-from convcourse.instructor import feedback
-from convcourse.instructor.feedback import (
+from convcourse.instructor.reporting import pages
+from convcourse.instructor.reporting.feedback import (
     WITHHELD,
     LeakGuard,
     generate_feedback,
-    misconception_details,
-    misconception_info,
     protected_lines,
 )
+from convcourse.instructor.reporting.pages import misconception_details, misconception_info
 
 pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")
 
@@ -197,7 +196,7 @@ def test_misconception_titles_come_from_the_catalogue():
 
 
 def test_misconception_info_without_the_catalogue(monkeypatch):
-    monkeypatch.setattr(feedback, "_catalogue", lambda: None)
+    monkeypatch.setattr(pages, "_catalogue", lambda: None)
     assert misconception_info("flipped_kernel") == ("flipped_kernel", "")
 
 
@@ -207,7 +206,7 @@ def test_misconception_info_reads_the_catalogue_interface(monkeypatch):
         misconception=lambda key: {"off_by_one": entry}[key],
         section=lambda key: {"shape": "Lesson 02, output size"}[key],
     )
-    monkeypatch.setattr(feedback, "_catalogue", lambda: fake)
+    monkeypatch.setattr(pages, "_catalogue", lambda: fake)
     assert misconception_details("off_by_one") == (
         "Off by one",
         "Count the windows.",

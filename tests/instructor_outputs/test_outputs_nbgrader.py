@@ -26,14 +26,11 @@ from outputs_course import (
     read_page,
 )
 
-from convcourse.instructor.export import export_grades
-from convcourse.instructor.feedback import (
-    WITHHELD,
-    generate_feedback,
-    leak_guard,
-    misconception_info,
-)
-from convcourse.instructor.reports import build_report
+from convcourse.instructor.layout import CourseLayout
+from convcourse.instructor.reporting.export import export_grades
+from convcourse.instructor.reporting.feedback import WITHHELD, generate_feedback, leak_guard
+from convcourse.instructor.reporting.pages import misconception_info
+from convcourse.instructor.reporting.reports import build_report
 
 pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")
 
@@ -162,7 +159,7 @@ def test_outputs_from_a_real_autograde(graded_course, tmp_path):
     results = course / ".grading" / "results" / AID
     results.mkdir(parents=True)
     payload = {
-        "schema": 1,
+        "schema": 2,
         "assignment_id": AID,
         "student_id": "yann",
         "status": "graded",
@@ -189,7 +186,7 @@ def test_outputs_from_a_real_autograde(graded_course, tmp_path):
     }
     (results / "yann.json").write_text(json.dumps(payload), encoding="utf-8")
 
-    guard = leak_guard(course, AID, f"sqlite:///{course / 'gradebook.db'}")
+    guard = leak_guard(CourseLayout.load(course, f"sqlite:///{course / 'gradebook.db'}"), AID)
     assert HIDDEN_ASSERT in guard.secrets  # read back from the gradebook's saved test cell
     assert f"    return {SECRET_SOLUTION}".strip() in guard.secrets  # from solutions/
 

@@ -22,9 +22,10 @@ from outputs_course import (
     write_results,
 )
 
-from convcourse.instructor.export import export_grades
-from convcourse.instructor.feedback import generate_feedback, misconception_info
-from convcourse.instructor.reports import SLOWEST_SHOWN, build_report
+from convcourse.instructor.reporting.export import export_grades
+from convcourse.instructor.reporting.feedback import generate_feedback
+from convcourse.instructor.reporting.pages import misconception_info
+from convcourse.instructor.reporting.reports import SLOWEST_SHOWN, build_report
 
 pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")
 

@@ -1,9 +1,9 @@
 """What the kit tests look for, computed from the instructor notebooks (``solutions/``).
 
-Written independently of ``convcourse.instructor.kit`` (which audits the same things before it
-writes a kit), after ``tests/course/test_course_leaks.py``: a test that reused the audit could
-not catch a bug in it.  Only the filter of trivial lines is shared (``is_trivial_line``), and
-tests below make sure that it leaves enough to look for.
+Written independently of ``convcourse.instructor.authoring.kit`` (which audits the same
+things before it writes a kit), after ``tests/course/test_course_leaks.py``: a test that
+reused the audit could not catch a bug in it.  Only the filter of trivial lines is shared
+(``is_trivial_line``), and tests below make sure that it leaves enough to look for.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import nbformat
 
-from convcourse.instructor.kit_audit import is_trivial_line
+from convcourse.instructor.authoring.kit_audit import is_trivial_line
 
 REPO = Path(__file__).resolve().parents[2]
 SOLUTIONS = REPO / "solutions"

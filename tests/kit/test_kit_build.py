@@ -27,7 +27,7 @@ from kit_facts import (
     tree,
 )
 
-from convcourse.instructor import kit, kit_audit
+from convcourse.instructor.authoring import kit, kit_audit
 from convcourse.instructor.cli import main
 
 # ------------------------------------------------------------------------ what the kit holds
