@@ -17,6 +17,8 @@ Typical round, from the course folder (the one with nbgrader_config.py):
   convcourse feedback 02_cross_correlation             # feedback/<student>/... HTML
   convcourse export --out grades.csv                   # one row per student and assignment
   convcourse report 02_cross_correlation               # class report (HTML)
+  convcourse similarity 02_cross_correlation           # pairs of similar answers (HTML)
+  convcourse export --format canvas --assignment 02_cross_correlation  # LMS import file
 
 exit codes: 0 all fine, 1 some submissions had problems (recorded), 2 usage/configuration error
 """
