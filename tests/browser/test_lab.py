@@ -29,12 +29,13 @@ SOLVED_LESSON = "01_dense_to_conv"  # Validate runs the whole notebook on the se
 LESSONS = sorted(p.name for p in (REPO / "notebooks").iterdir() if p.is_dir())
 RUN_TIMEOUT_MS = 180_000
 
-# Visible prompt of a code cell: "[ ]:" never run, "[*]:" queued or running, "[12]:" done.
-CELL_STATES = """() => Array.from(document.querySelectorAll(
-    '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-CodeCell')).map(cell => ({
-        prompt: (cell.querySelector('.jp-InputArea-prompt')?.innerText || '').trim(),
-        empty: (cell.querySelector('.cm-content')?.innerText || '').trim() === '',
-    }))"""
+# Visible prompt of each code cell: "[ ]:" never run, "[*]:" queued or running, "[12]:" done.
+# Whether a cell is empty is read from the notebook file, not the page: JupyterLab creates a
+# cell's editor only when the cell first scrolls into view, so a cell far down the page has no
+# editor text yet and would pass for empty.
+CELL_PROMPTS = """() => Array.from(document.querySelectorAll(
+    '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-CodeCell')).map(cell =>
+        (cell.querySelector('.jp-InputArea-prompt')?.textContent || '').trim())"""
 
 IDLE = """() => {
     const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
@@ -85,7 +86,13 @@ def _wait_idle(page, stable_s: float = 0.5):
     raise AssertionError("the notebook was still running after the time limit")
 
 
-def _run_every_cell(page, panel) -> int:
+def _code_cells_with_source(lab, path: str) -> list[bool]:
+    """For each code cell of the notebook, in page order: whether it holds any code."""
+    nb = nbformat.read(lab.root / path, as_version=4)
+    return [bool(c.source.strip()) for c in nb.cells if c.cell_type == "code"]
+
+
+def _run_every_cell(page, panel, has_source: list[bool]) -> int:
     """Run all cells like a student: Run All, and after each error, run the rest from the next
     cell.  Returns how many times execution stopped at an error."""
     _menu(page, "Run", "runmenu:run-all")
@@ -94,8 +101,11 @@ def _run_every_cell(page, panel) -> int:
     cells = panel.locator(".jp-Notebook .jp-CodeCell")
     stops = 0
     for _ in range(cells.count()):
-        states = page.evaluate(CELL_STATES)
-        pending = [i for i, s in enumerate(states) if s["prompt"] == "[ ]:" and not s["empty"]]
+        prompts = page.evaluate(CELL_PROMPTS)
+        assert len(prompts) == len(has_source), (
+            f"the page shows {len(prompts)} code cells, the notebook has {len(has_source)}"
+        )
+        pending = [i for i, p in enumerate(prompts) if p == "[ ]:" and has_source[i]]
         if not pending:
             return stops
         stops += 1
@@ -105,7 +115,7 @@ def _run_every_cell(page, panel) -> int:
         _menu(page, "Run", "notebook:run-all-below")
         page.wait_for_timeout(300)  # the run has queued its cells
         _wait_idle(page)
-    raise AssertionError(f"cells never ran: {page.evaluate(CELL_STATES)}")
+    raise AssertionError(f"cells never ran: {page.evaluate(CELL_PROMPTS)}")
 
 
 def _save(page, lab, path: str):
@@ -157,8 +167,9 @@ def _explorer_responds(page, explorer) -> None:
 
 @pytest.mark.parametrize("path", STUDENT_NOTEBOOKS)
 def test_student_notebook_runs_in_the_browser(page, lab, path):
+    has_source = _code_cells_with_source(lab, path)
     panel = _open_notebook(page, lab, path)
-    _run_every_cell(page, panel)
+    _run_every_cell(page, panel, has_source)
 
     # What the page shows: every figure rendered, widgets drawn and not left as error text.
     images = _rendered_images(page)
@@ -169,7 +180,8 @@ def test_student_notebook_runs_in_the_browser(page, lab, path):
 
     nb = _save(page, lab, path)
     code_cells = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
-    assert all(c.execution_count for c in code_cells), "some code cells never ran"
+    never_ran = [i for i, c in enumerate(code_cells) if not c.execution_count]
+    assert never_ran == [], f"code cells that never ran (by position among code cells): {never_ran}"
     errors = [o for c in code_cells for o in c.outputs if o.output_type == "error"]
     unexpected = [f"{o.ename}: {o.evalue[:300]}" for o in errors if not _is_expected_error(o)]
     assert unexpected == [], "errors other than those of unanswered exercises"
