@@ -7,7 +7,7 @@ Only the standard library is used here, so this works on a fresh machine with Py
     python3 course.py check   # set up .venv (first time only) and run every lesson like the
                               # grader: per lesson, the tests passed, failing, not yet written
     python3 course.py test    # (instructor repository only: it has tests/) set up .venv, lint
-                              # and run the whole test suite
+                              # and run the whole test suite (--quick: a short subset)
     python3 course.py setup   # only set up (or refresh) the environment
 
 The same file serves the instructor repository and the student edition (``convcourse kit``
@@ -174,7 +174,24 @@ def commands() -> list[str]:
     return ["setup", "lab", "check", *(["test"] if (ROOT / "tests").is_dir() else [])]
 
 
-def test(python: Path, extra: list[str]) -> int:
+# ``test --quick``: a contributor's inner loop -- the reference implementations against their
+# oracles, every check and its misconception diagnoses, the instructor unit tests and one
+# notebook round trip through nbgrader (lesson 01).  The full suite is what CI runs.
+QUICK_TESTS = [
+    "tests/test_reference_corr.py",
+    "tests/test_reference_gallery.py",
+    "tests/test_reference_layers.py",
+    "tests/test_reference_oracle.py",
+    "tests/checks",
+    "tests/instructor",
+    "tests/course/test_course_roundtrip.py::test_instructor_version_gets_every_automatic_point"
+    "[01_dense_to_conv]",
+    "tests/course/test_course_roundtrip.py::test_untouched_release_gets_zero_without_crashing"
+    "[01_dense_to_conv]",
+]
+
+
+def test(python: Path, extra: list[str], quick: bool = False) -> int:
     os.chdir(ROOT)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     # The environment's scripts (nbgrader, jupyter, alembic, which nbgrader runs by name) first.
@@ -182,7 +199,7 @@ def test(python: Path, extra: list[str]) -> int:
     steps = [
         [str(python), "-m", "ruff", "check", "."],
         [str(python), "-m", "ruff", "format", "--check", "."],
-        [str(python), "-m", "pytest", *extra],
+        [str(python), "-m", "pytest", *(QUICK_TESTS if quick else []), *extra],
     ]
     for cmd in steps:
         say("$ " + " ".join(cmd[2:] if cmd[1] == "-m" else cmd))
@@ -200,6 +217,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="install into this Python instead of .venv (e.g. a conda env)",
     )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="test: only the reference code, the checks, the instructor unit tests and one "
+        "notebook round trip (a contributor's inner loop; CI runs everything)",
+    )
     args, extra = parser.parse_known_args(argv)
     python = setup(in_place=args.in_place)
     if args.command == "lab":
@@ -207,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check":
         return check(python, extra)
     if args.command == "test":
-        return test(python, extra)
+        return test(python, extra, quick=args.quick)
     return 0
 
 

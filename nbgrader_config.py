@@ -40,6 +40,21 @@ c.CourseDirectory.release_directory = "notebooks"
 # seconds on a laptop, so a minute per cell only catches runaway student code.
 c.Execute.timeout = 60
 
+# Due dates and late work (README: "Due dates, extensions and late penalties").  nbgrader keeps
+# due dates only in the gradebook; `convcourse autograde` writes these there.  Times are ISO 8601
+# with a UTC offset, or without one if c.Deadlines.timezone is set.  Extensions are read from
+# extensions.csv beside this file (student_id,assignment,due,extra_hours) when it exists.
+# c.Deadlines.duedates = {"02_cross_correlation": "2026-11-20T23:59:00+01:00"}
+# c.Deadlines.timezone = "Europe/Berlin"
+# The penalty goes through nbgrader's late-submission plugin; nbgrader's default is no penalty.
+# c.LateSubmissionPlugin.penalty_method = "zero"          # a late submission scores 0, or:
+# c.AssignLatePenalties.plugin_class = (
+#     "convcourse.instructor.recording.late_policy.PercentPerPeriod"
+# )
+# c.PercentPerPeriod.percent = 10        # % of the score per started period late
+# c.PercentPerPeriod.period = "day"      # or "hour"
+# c.PercentPerPeriod.cap_percent = 50    # never more than this in all
+
 # Feedback is built from the autograded notebook, into which nbgrader has put the hidden tests
 # back.  Remove them again so that no student sees hidden test code in a feedback file.
 c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests]

@@ -26,6 +26,7 @@ from typing import Any
 
 import torch
 
+from convcourse.checks.messages import t
 from convcourse.checks.recorder import Recording
 
 __all__ = [
@@ -130,7 +131,7 @@ def error_facts(exc: BaseException) -> dict:
     try:
         message = str(exc)
     except Exception:  # a student's exception class with a broken __str__
-        message = "<the error message could not be shown>"
+        message = t("render.no_error_message")
     facts = {"type": type(exc).__name__, "message": _short(message), "line": None, "code": None}
     try:
         frames = [

@@ -12,7 +12,7 @@ import re
 import torch
 
 from convcourse.checks.core import Case, Verdict
-from convcourse.checks.messages import t
+from convcourse.checks.messages import TEXT_EN, t
 from convcourse.checks.render import (
     PICTURE_MIN_CELLS,
     difference_lines,
@@ -226,9 +226,9 @@ _SHOWN = {
     "torch.conv1d": "torch.nn.functional.conv1d",
     "torch.conv3d": "torch.nn.functional.conv3d",
     "torch.ops.aten.convolution": "torch.ops.aten.convolution",
-    "aten.convolution": "PyTorch's convolution operator (aten.convolution)",
+    "aten.convolution": "word.aten_convolution",
     "grad": "torch.autograd.grad",
-    ".grad": "reading .grad",
+    ".grad": "word.reading_grad",
     "backward": ".backward()",
     "requires_grad_": ".requires_grad_()",
 }
@@ -251,11 +251,40 @@ def _names(records: list[dict], key: str) -> list[str]:
     return list(found)
 
 
+def _shown_name(name: str) -> str:
+    shown = _SHOWN.get(name, name)
+    return t(shown) if shown.startswith("word.") else shown
+
+
+def _reason_pattern(template: str) -> re.Pattern:
+    """A regular expression that reads the fields of ``template`` back from a filled one."""
+    parts = re.split(r"\{(\w+)\}", template)
+    pattern = "".join(
+        re.escape(part) if i % 2 == 0 else f"(?P<{part}>.+?)" for i, part in enumerate(parts)
+    )
+    return re.compile(pattern + r"\Z")
+
+
+# The recorder writes its reasons with the English templates of the catalogue ("reason.*").
+_REASONS = tuple(
+    (key, _reason_pattern(text)) for key, text in TEXT_EN.items() if key.startswith("reason.")
+)
+
+
+def reason_text(reason: str) -> str:
+    """A reason the recorder wrote (in English) in the current language; unknown ones as is."""
+    for key, pattern in _REASONS:
+        found = pattern.match(reason)
+        if found:
+            return t(key, **found.groupdict())
+    return reason
+
+
 def _shown(names: list[str], limit: int = 4) -> str:
     # A convolution seen at several levels: name what the code called (public names), not the
     # operator or the compiled routine below it.
     entry = [n for n in names if not n.startswith("aten.") and "._" not in n]
-    chosen = list(dict.fromkeys(_SHOWN.get(n, n) for n in (entry or names)))
+    chosen = list(dict.fromkeys(_shown_name(n) for n in (entry or names)))
     more = len(chosen) - limit
     return ", ".join(chosen[:limit]) + (f" (+{more})" if more > 0 else "")
 
@@ -275,7 +304,8 @@ def rule_problem(forbids, obs: dict, symbol: str, *, section: str) -> Verdict | 
     trusted = [c["record"] for c in calls if not c.get("timed_out")]
     reasons = _names(trusted, "recorder_disabled") + _names(trusted, "foreign_hook")
     if reasons:
-        detail = t("detail.recorder_tampered", symbol=symbol, reasons="; ".join(reasons[:4]))
+        shown = "; ".join(reason_text(r) for r in reasons[:4])
+        detail = t("detail.recorder_tampered", symbol=symbol, reasons=shown)
         return Verdict.failure("recorder_tampered", detail, section=section)
 
     def broken(key: str, detail_key: str, names: list[str], rule: str) -> Verdict:

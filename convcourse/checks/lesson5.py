@@ -9,7 +9,7 @@ from convcourse.checks.calls import call_student, describe, inputs_modified
 from convcourse.checks.core import Case, Exercise, Verdict, check
 from convcourse.checks.inputs import EDGE_K, decimals, small_ints
 from convcourse.checks.messages import t
-from convcourse.checks.render import named_block, number, shape_text, side_by_side
+from convcourse.checks.render import named_block, number, shape_text, side_by_side, text_width
 from convcourse.checks.rules import EXERCISE_RULES
 from convcourse.checks.seeds import case_random
 from convcourse.images import edge_image
@@ -203,8 +203,10 @@ def _loss_lines(expected: list[float], got: list[float]) -> str:
         e = number(expected[i]) if i < len(expected) else ""
         g = number(got[i]) if i < len(got) else ""
         rows.append([str(i), e, g])
-    widths = [max(len(r[c]) for r in rows) for c in range(3)]
-    return "\n".join("  ".join(r[c].rjust(widths[c]) for c in range(3)) for r in rows)
+    widths = [max(text_width(r[c]) for r in rows) for c in range(3)]
+    return "\n".join(
+        "  ".join(" " * (widths[c] - text_width(r[c])) + r[c] for c in range(3)) for r in rows
+    )
 
 
 def _judge_train(case, obs):

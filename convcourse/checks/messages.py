@@ -5,14 +5,18 @@ title, an explanation of the idea that was probably misunderstood, a hint that p
 the lesson (without giving the solution away) and the lesson section it belongs to.  All other
 texts (case labels, details, headers) are templates in ``TEXT``, filled with ``str.format``.
 
-To add a language, add a ``Catalogue`` with the same keys to ``CATALOGUES`` and call
-``set_language``; a test checks that every catalogue has every key.
+Translations live in modules of plain tables (``messages_zh``: simplified Chinese) and are
+registered in ``CATALOGUES``; a test checks that every catalogue has every key, with the same
+placeholders.  ``language()`` picks the catalogue: ``set_language(code)`` if it was called, else
+the environment variable ``CONVCOURSE_LANG`` ("en" or "zh"), else English.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
+from convcourse.checks import messages_zh
 from convcourse.checks.rules import STATEMENTS
 
 __all__ = [
@@ -20,6 +24,7 @@ __all__ = [
     "Catalogue",
     "CATALOGUES",
     "MISCONCEPTION_KEYS",
+    "ENV_LANGUAGE",
     "set_language",
     "language",
     "t",
@@ -744,6 +749,13 @@ TEXT_EN = {
     "render.cells_differ": "{wrong} of {total} cells differ; the largest difference is at "
     "[{i}, {j}]: expected {expected}, got {got}.",
     "render.window": "Rows {r0}–{r1}, columns {c0}–{c1}:",
+    # values that are not shown whole
+    "word.scalar": "scalar",
+    "render.tensor_shape": "<tensor of shape {shape}>",
+    "render.empty": "<empty, shape {shape}>",
+    "render.tensor_summary": "<{shape} tensor, {dtype}>",
+    "render.tensor_list": "<{kind} of {n} tensors, {shapes}>",
+    "render.no_error_message": "<the error message could not be shown>",
     # what was wanted
     "want.function": "a function",
     "want.class": "a class (the Conv2D class itself, not an instance)",
@@ -890,6 +902,25 @@ TEXT_EN = {
     "detail.shipped_code": "{symbol} ran {names}.",
     "detail.shipped_base": "{symbol} is built on {names}.",
     "detail.recorder_tampered": "While {symbol} ran: {reasons}.",
+    # what the recorder saw (convcourse.checks.recorder writes these in English, the judge shows
+    # them in the student's language: see diagnose.reason_text)
+    "reason.called": "{name} was called",
+    "reason.mode_stack": "torch's mode stack was changed ({name})",
+    "reason.raw_thread": "a raw thread was started ({name})",
+    "reason.tensor_subclass": "the result is a tensor subclass ({name}) whose code runs when the "
+    "check reads it, after the recording",
+    "reason.trace_active": "a trace function (sys.settrace: a debugger?) was active",
+    "reason.profile_active": "a profile function (sys.setprofile) was active",
+    "reason.thread_hooks": "a trace or profile function for new threads was set",
+    "reason.function_mode": "a torch function mode ({name}) was on its stack",
+    "reason.dispatch_mode": "a torch dispatch mode ({name}) was on its stack",
+    "reason.function_off": "torch function handling was switched off",
+    "reason.dispatch_off": "Python dispatch was switched off",
+    "reason.profile_removed": "the recorder's profile function was removed",
+    "reason.function_modes_changed": "the torch function modes were changed",
+    "reason.dispatch_modes_changed": "the torch dispatch modes were changed",
+    "word.aten_convolution": "PyTorch's convolution operator (aten.convolution)",
+    "word.reading_grad": "reading .grad",
     "detail.rule": "The rule: {rule}.",
     "detail.modified_input": "{symbol} changed its input(s): {names}.",
     "detail.autograd_causes": "Seen in your code: {names}.",
@@ -1167,30 +1198,67 @@ TEXT_EN = {
 # The rules as the lessons state them (convcourse.checks.rules), for the messages.
 TEXT_EN.update({"rule." + name: text for name, text in STATEMENTS.items()})
 
+
+def _translation(sections: dict, misconceptions: dict, text: dict) -> Catalogue:
+    """A catalogue from a translation module's tables: misconceptions as (title, explanation,
+    hint), each in the section of its English original (section ids are not translated)."""
+    return Catalogue(
+        dict(sections),
+        {
+            key: Misconception(*texts, MISCONCEPTIONS_EN[key].section)
+            for key, texts in misconceptions.items()
+            if key in MISCONCEPTIONS_EN
+        },
+        dict(text),
+    )
+
+
 CATALOGUES: dict[str, Catalogue] = {
     "en": Catalogue(SECTIONS_EN, MISCONCEPTIONS_EN, TEXT_EN),
+    "zh": _translation(messages_zh.SECTIONS_ZH, messages_zh.MISCONCEPTIONS_ZH, messages_zh.TEXT_ZH),
 }
 
 #: Every misconception id a Verdict may name.
 MISCONCEPTION_KEYS = frozenset(MISCONCEPTIONS_EN)
 
-_language = "en"
+#: The environment variable that chooses the language when set_language was not called: set in
+#: a kernel's environment (its kernelspec) or the grader's, it holds for every notebook there.
+ENV_LANGUAGE = "CONVCOURSE_LANG"
+
+_chosen: str | None = None  # set_language's choice; None: follow ENV_LANGUAGE
 
 
-def set_language(code: str) -> None:
-    """Show messages in language ``code`` (one of ``CATALOGUES``)."""
-    global _language
-    if code not in CATALOGUES:
+def set_language(code: str | None) -> None:
+    """Show messages in language ``code`` (one of ``CATALOGUES``), whatever ``CONVCOURSE_LANG``
+    says; ``None`` goes back to following ``CONVCOURSE_LANG`` (English when it is unset)."""
+    global _chosen
+    if code is not None and code not in CATALOGUES:
         raise ValueError(f"no catalogue for language {code!r}; available: {sorted(CATALOGUES)}")
-    _language = code
+    _chosen = code
 
 
 def language() -> str:
-    return _language
+    """The language of the messages: set_language's choice, else ``$CONVCOURSE_LANG``, else "en".
+
+    Read at every message, so a variable set after the import counts; an unknown value raises
+    ValueError here, when a message is first needed (an empty one counts as unset).
+    """
+    if _chosen is not None:
+        return _chosen
+    code = os.environ.get(ENV_LANGUAGE, "")
+    if not code:
+        return "en"
+    if code not in CATALOGUES:
+        choices = " or ".join(repr(c) for c in sorted(CATALOGUES))
+        raise ValueError(
+            f"environment variable {ENV_LANGUAGE}={code!r} names no language of the checks' "
+            f"messages; set it to {choices}, or unset it (English)"
+        )
+    return code
 
 
 def _catalogue() -> Catalogue:
-    return CATALOGUES[_language]
+    return CATALOGUES[language()]
 
 
 def t(key: str, /, **params) -> str:

@@ -49,6 +49,7 @@ from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from convcourse.checks import rules
+from convcourse.checks.messages import TEXT_EN
 
 __all__ = ["Recording", "describe_class", "rules_in_force"]
 
@@ -106,6 +107,9 @@ def _make():
     numpy_conv = rules.NUMPY_CONV_FUNCTIONS
     autograd_functions = rules.AUTOGRAD_FUNCTIONS
     library_conv = rules.LIBRARY_CONV
+    # What the record says when it cannot be trusted: the catalogue's English templates, copied
+    # (a record is a fact in one language; the judge shows it in the student's, see diagnose).
+    reason = {k.split(".", 1)[1]: v for k, v in TEXT_EN.items() if k.startswith("reason.")}
     # Names the torch function mode reports under ``calls`` (the messages' autograd causes).
     # Property getters are recorded with a leading dot (".data", ".grad").
     tf_call_names = frozenset(
@@ -367,11 +371,11 @@ def _make():
                     record.add(record.library, "torch.ops." + op_name.replace("::", "."))
             elif kind == "hook":
                 if with_site(frame) not in own_files:
-                    record.disabled.append(f"{name} was called")
+                    record.disabled.append(reason["called"].format(name=name))
             elif kind == "stack":
                 caller = with_site(frame)
                 if not in_torch(caller) and caller not in own_files:
-                    record.disabled.append(f"torch's mode stack was changed ({name})")
+                    record.disabled.append(reason["mode_stack"].format(name=name))
 
         def on_c(frame, fn, name, kind):
             where = caller_file(frame)
@@ -385,13 +389,13 @@ def _make():
                     record.add(record.library, f"{shown}.{name}")
             elif kind == "hook":
                 if module == "sys":
-                    record.disabled.append(f"sys.{name} was called")
+                    record.disabled.append(reason["called"].format(name=f"sys.{name}"))
             elif kind == "stack":
                 if not in_torch(where):
-                    record.disabled.append(f"torch's mode stack was changed (torch._C.{name})")
+                    record.disabled.append(reason["mode_stack"].format(name=f"torch._C.{name}"))
             elif kind == "thread":
                 if where not in threading_files:
-                    record.disabled.append(f"a raw thread was started (_thread.{name})")
+                    record.disabled.append(reason["raw_thread"].format(name=f"_thread.{name}"))
 
         def profile(frame, event, arg):
             if not active[0]:
@@ -509,35 +513,28 @@ def _make():
                 except Exception:
                     continue
                 if torch.Tensor in mro and kind not in plain_tensor_types:
-                    self._record.disabled.append(
-                        f"the result is a tensor subclass ({name}) whose code runs when the "
-                        "check reads it, after the recording"
-                    )
+                    self._record.disabled.append(reason["tensor_subclass"].format(name=name))
 
         def __enter__(self):
             record = self._record
             if gettrace() is not None:
-                record.foreign.append("a trace function (sys.settrace: a debugger?) was active")
+                record.foreign.append(reason["trace_active"])
             if getprofile() is not None:
-                record.foreign.append("a profile function (sys.setprofile) was active")
+                record.foreign.append(reason["profile_active"])
             if thread_gettrace() is not None or thread_getprofile() is not None:
-                record.foreign.append("a trace or profile function for new threads was set")
+                record.foreign.append(reason["thread_hooks"])
             allowed = device_context()
             self._tf_before = stack(tf_len, tf_at)
             for mode in self._tf_before:
                 if allowed is None or type(mode) is not allowed:
-                    record.foreign.append(
-                        f"a torch function mode ({type(mode).__name__}) was on its stack"
-                    )
+                    record.foreign.append(reason["function_mode"].format(name=type(mode).__name__))
             self._td_before = stack(td_len, td_at)
             for mode in self._td_before:
-                record.foreign.append(
-                    f"a torch dispatch mode ({type(mode).__name__}) was on its stack"
-                )
+                record.foreign.append(reason["dispatch_mode"].format(name=type(mode).__name__))
             if not tf_enabled():
-                record.foreign.append("torch function handling was switched off")
+                record.foreign.append(reason["function_off"])
             if python_dispatch_off():
-                record.foreign.append("Python dispatch was switched off")
+                record.foreign.append(reason["dispatch_off"])
             self._previous = (getprofile(), thread_getprofile())
             # Threads started by the call get the profile function too; only from the main
             # thread, since the setting is the whole process's.
@@ -559,21 +556,21 @@ def _make():
             self._active[0] = False
             record = self._record
             if installed is not self._profile and not self.alarm_fired:
-                record.disabled.append("the recorder's profile function was removed")
+                record.disabled.append(reason["profile_removed"])
             if not tf_enabled():
-                record.disabled.append("torch function handling was switched off")
+                record.disabled.append(reason["function_off"])
             if python_dispatch_off():
-                record.disabled.append("Python dispatch was switched off")
+                record.disabled.append(reason["dispatch_off"])
             tf_now = stack(tf_len, tf_at)
             if same_modes(tf_now, [*self._tf_before, self._tf]):
                 self._tf.__exit__(None, None, None)
             else:
-                record.disabled.append("the torch function modes were changed")
+                record.disabled.append(reason["function_modes_changed"])
                 restore(tf_len, tf_at, tf_push, tf_pop, self._tf_before, self._tf)
             td_now = stack(td_len, td_at)
             if not self._dispatch:
                 if not same_modes(td_now, self._td_before):
-                    record.disabled.append("the torch dispatch modes were changed")
+                    record.disabled.append(reason["dispatch_modes_changed"])
                     while td_len():
                         td_pop()
                     for mode in self._td_before:
@@ -581,7 +578,7 @@ def _make():
             elif same_modes(td_now, [*self._td_before, self._td]):
                 self._td.__exit__(None, None, None)
             else:
-                record.disabled.append("the torch dispatch modes were changed")
+                record.disabled.append(reason["dispatch_modes_changed"])
                 restore(td_len, td_at, td_push, td_pop, self._td_before, self._td)
             return False
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import unicodedata
 
 import torch
 
@@ -16,6 +17,7 @@ __all__ = [
     "matrix_lines",
     "named_block",
     "side_by_side",
+    "text_width",
     "value_lines",
     "difference_lines",
     "difference_figure",
@@ -42,7 +44,7 @@ def number(v) -> str:
 def shape_text(shape) -> str:
     """``(3, 4)`` as ``3×4``; a 0-d shape as ``scalar``."""
     shape = tuple(int(s) for s in shape)
-    return "×".join(str(s) for s in shape) if shape else "scalar"
+    return "×".join(str(s) for s in shape) if shape else t("word.scalar")
 
 
 def matrix_lines(T, max_rows: int = 8, max_cols: int = 10) -> list[str]:
@@ -53,10 +55,10 @@ def matrix_lines(T, max_rows: int = 8, max_cols: int = 10) -> list[str]:
     if T.dim() == 1:
         T = T.reshape(1, -1)
     if T.dim() > 2:
-        return [f"<tensor of shape {shape_text(T.shape)}>"]
+        return [t("render.tensor_shape", shape=shape_text(T.shape))]
     rows, cols = T.shape
     if rows == 0 or cols == 0:
-        return [f"<empty, shape {shape_text(T.shape)}>"]
+        return [t("render.empty", shape=shape_text(T.shape))]
     shown = T[:max_rows, :max_cols].to(torch.float64).tolist()
     cells = [[number(v) for v in row] for row in shown]
     width = max(len(c) for row in cells for c in row)
@@ -73,14 +75,16 @@ def value_lines(value) -> list[str]:
     if isinstance(value, torch.Tensor):
         if value.dim() <= 2 and value.numel() <= 120:
             return matrix_lines(value)
-        return [f"<{shape_text(value.shape)} tensor, {str(value.dtype).replace('torch.', '')}>"]
+        dtype = str(value.dtype).replace("torch.", "")
+        return [t("render.tensor_summary", shape=shape_text(value.shape), dtype=dtype)]
     if (
         isinstance(value, list | tuple)
         and value
         and all(isinstance(v, torch.Tensor) for v in value)
     ):
         shapes = sorted({shape_text(v.shape) for v in value})
-        return [f"<{type(value).__name__} of {len(value)} tensors, {', '.join(shapes)}>"]
+        kind, shown = type(value).__name__, ", ".join(shapes)
+        return [t("render.tensor_list", kind=kind, n=len(value), shapes=shown)]
     if isinstance(value, float):
         return [number(value)]
     return [repr(value)]
@@ -94,16 +98,25 @@ def named_block(name: str, value) -> list[str]:
     return [f"{name} ="] + ["  " + line for line in lines]
 
 
+def text_width(text: str) -> int:
+    """Columns ``text`` takes in a monospaced font: wide characters (CJK) take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
 def side_by_side(blocks: list[list[str]], gap: int = 4) -> str:
-    """Blocks of lines next to each other, top-aligned."""
+    """Blocks of lines next to each other, top-aligned (by displayed width, so that Chinese
+    headings keep the columns below them aligned)."""
     blocks = [b for b in blocks if b]
     if not blocks:
         return ""
     height = max(len(b) for b in blocks)
-    widths = [max(len(line) for line in b) for b in blocks]
+    widths = [max(text_width(line) for line in b) for b in blocks]
     out = []
     for r in range(height):
-        parts = [(b[r] if r < len(b) else "").ljust(w) for b, w in zip(blocks, widths, strict=True)]
+        parts = []
+        for b, w in zip(blocks, widths, strict=True):
+            line = b[r] if r < len(b) else ""
+            parts.append(line + " " * (w - text_width(line)))
         out.append((" " * gap).join(parts).rstrip())
     return "\n".join(out)
 

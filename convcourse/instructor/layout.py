@@ -6,7 +6,8 @@ The grader follows nbgrader's layout so nbgrader's own tools keep working on wha
     <course>/<source>/<assignment>/<notebook>.ipynb            instructor version (solutions)
     <course>/submitted/<student>/<assignment>/<notebook>.ipynb the students' work (never modified)
     <course>/autograded/<student>/<assignment>/<notebook>.ipynb
-    <course>/feedback/<student>/<assignment>/<notebook>.html
+    <course>/feedback/<student>/<assignment>/feedback.html      and <notebook>.html for the
+                                                                exchange (feedback_release.py)
     <course>/gradebook.db                                       unless a database URL is given
     <course>/.grading/results/<assignment>/<student>.json       the grader's results
                                                                 (recording/results.py)
@@ -72,6 +73,9 @@ class CourseLayout:
 
     def autograded_dir(self, student: str, assignment: str) -> Path:
         return self.root / self.autograded / student / assignment
+
+    def feedback_dir(self, student: str, assignment: str) -> Path:
+        return self.root / self.feedback / student / assignment
 
     def results_dir(self, assignment: str) -> Path:
         return self.root / ".grading" / "results" / assignment

@@ -102,7 +102,8 @@ def test_a_translation_can_be_added(monkeypatch):
             checks.check_corr2d(corr2d_flipped)
         assert "TRUE CONVOLUTION INSTEAD OF CROSS-CORRELATION" in str(info.value)
     finally:
-        messages.set_language("en")
+        messages.set_language(None)  # back to the automatic choice
+    monkeypatch.delenv(messages.ENV_LANGUAGE, raising=False)
     assert messages.language() == "en"
 
 

@@ -117,6 +117,7 @@ def cmd_autograde(args) -> int:
                     "skipped": summary.skipped,
                     "details": summary.details,
                     "seconds": round(summary.seconds, 2),
+                    "lateness": summary.lateness.as_json() if summary.lateness else None,
                 }
             )
         )
@@ -135,7 +136,39 @@ def cmd_feedback(args) -> int:
     for path in paths:
         print(path)
     print(f"{len(paths)} feedback file(s) written", file=sys.stderr)
-    return EXIT_OK
+    return _feedback_exchange(layout, args, [path.parent.parent.name for path in paths])
+
+
+def _feedback_exchange(layout, args, students: list[str]) -> int:
+    """Say which pages nbgrader's exchange can deliver; release them with --release."""
+    from convcourse.instructor.reporting.feedback_release import (
+        exchange_submission,
+        release_to_exchange,
+    )
+
+    if args.release:
+        report = release_to_exchange(layout, args.assignment, students)
+        print(report.text(args.assignment), file=sys.stderr)
+        return report.exit_code()
+    offers = {s: exchange_submission(layout, args.assignment, s) for s in students}
+    faults = {s: offer.reason for s, offer in offers.items() if offer.fault}
+    for student, why in sorted(faults.items()):
+        print(f"WARNING: {student}: no copy for nbgrader's exchange: {why}", file=sys.stderr)
+    ready = sum(1 for offer in offers.values() if offer.secret)
+    if ready == len(students) and ready:
+        print(
+            f"all {ready} page(s) ready for nbgrader's exchange: `nbgrader release_feedback "
+            f"{args.assignment}` (or convcourse feedback --release) publishes them",
+            file=sys.stderr,
+        )
+    elif ready:
+        # nbgrader's release_feedback stops at the first folder that has no secret.
+        print(
+            f"{ready} of {len(students)} page(s) ready for nbgrader's exchange (the others were "
+            "not handed in through it): publish them with convcourse feedback --release",
+            file=sys.stderr,
+        )
+    return EXIT_PROBLEMS if faults else EXIT_OK
 
 
 def cmd_export(args) -> int:

@@ -176,7 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
         "feedback",
         help="write HTML feedback for students (feedback/<student>/<assignment>/)",
         description="Generate the students' feedback from the gradebook and the grader's "
-        "results; no hidden test, solution or expected value of a hidden case appears in it.",
+        "results; no hidden test, solution or expected value of a hidden case appears in it. "
+        "For students who handed in through nbgrader's exchange (nbgrader submit, then "
+        "nbgrader collect) the page is also written where `nbgrader release_feedback` finds it, "
+        "so they can fetch it in the Assignment List (or with `nbgrader fetch_feedback`).",
         formatter_class=_Formatter,
     )
     _common(p)
@@ -187,6 +190,12 @@ def build_parser() -> argparse.ArgumentParser:
         dest="students",
         metavar="ID",
         help="only this student (repeatable)",
+    )
+    p.add_argument(
+        "--release",
+        action="store_true",
+        help="then release the pages to nbgrader's exchange (as `nbgrader release_feedback`, "
+        "student by student, skipping students who did not hand in through the exchange)",
     )
 
     p = sub.add_parser(

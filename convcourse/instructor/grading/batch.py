@@ -6,6 +6,10 @@ slot with its own sandbox, or a Dask worker -- and, back in this process, writes
 
 1. the autograded notebook, 2. the gradebook (one commit), 3. the results file (atomically).
 
+At the end of every run the due date, the extensions and the late penalties are written for
+every submission of the assignment (``recording/lateness.py``); a bad due date, extensions
+file or penalty setting stops the run before anything is graded.
+
 The results file is the "done" mark.  A rerun skips a student whose results file exists for the
 same submitted bytes, the same instructor notebook and grader version, and whose submission the
 gradebook has -- so killing the grader at any moment and running it again finishes the batch
@@ -68,6 +72,7 @@ class BatchSummary:
     skipped: list[str] = field(default_factory=list)
     details: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    lateness: object = None  # recording.lateness.LatenessSummary, once applied
 
     @property
     def problems(self) -> dict[str, str]:
@@ -87,6 +92,8 @@ class BatchSummary:
         ]
         for student, status in sorted(self.problems.items()):
             lines.append(f"  {student}: {status} - {self.details.get(student, '')}")
+        if self.lateness is not None:
+            lines.extend(self.lateness.text())
         return "\n".join(lines)
 
 
@@ -175,6 +182,7 @@ def autograde(layout: CourseLayout, assignment_id: str, options: BatchOptions) -
     else:
         students = known
     summary = BatchSummary(assignment_id)
+    deadlines, policy = _deadlines_and_policy(layout)  # a bad setting stops us before grading
     times = submission_times(layout, assignment_id)
     read = {
         s: read_submission(layout.submission_dir(s, assignment_id), times.get(s)) for s in students
@@ -206,6 +214,7 @@ def autograde(layout: CourseLayout, assignment_id: str, options: BatchOptions) -
         writer = GradebookWriter(layout.db_url, layout.course_id)
         journal = _Journal(layout.journal_file(assignment_id))
         writer.register(layout, spec)
+        lateness = _plan_lateness(writer, layout, assignment_id, deadlines, policy)
         in_gradebook = set(writer.scores(assignment_id))
         tasks = []
         for student in students:
@@ -250,6 +259,12 @@ def autograde(layout: CourseLayout, assignment_id: str, options: BatchOptions) -
                 bar.update(1)
         finally:
             bar.close()
+        # Every submission, graded now or before: a changed due date, extension, policy or
+        # manual grade is reflected by running the command again.
+        from convcourse.instructor.recording.lateness import apply_lateness
+
+        summary.lateness = apply_lateness(writer.gb, lateness, times)
+        journal.write("lateness", assignment=assignment_id, **summary.lateness.as_json())
         summary.seconds = time.perf_counter() - started
         journal.write(
             "batch-end",
@@ -265,6 +280,26 @@ def autograde(layout: CourseLayout, assignment_id: str, options: BatchOptions) -
         if writer is not None:
             writer.close()
     return summary
+
+
+def _deadlines_and_policy(layout: CourseLayout):
+    """The course's due dates, extensions file and late-penalty plugin (ConfigError if bad)."""
+    from convcourse.instructor.layout import nbgrader_config
+    from convcourse.instructor.recording.deadlines import load_deadlines
+    from convcourse.instructor.recording.late_policy import load_policy
+
+    deadlines = load_deadlines(layout)
+    try:
+        policy = load_policy(nbgrader_config(layout.root))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    return deadlines, policy
+
+
+def _plan_lateness(writer, layout, assignment_id, deadlines, policy):
+    from convcourse.instructor.recording.lateness import plan_lateness
+
+    return plan_lateness(writer.gb, layout, assignment_id, deadlines, policy)
 
 
 def _one_thread() -> None:

@@ -133,8 +133,11 @@ class GradebookWriter:
     def _record(self, spec, student_id, grades, timestamp) -> None:
         gb = self.gb
         gb.update_or_create_student(student_id)
-        kwargs = {"timestamp": timestamp} if timestamp else {}
-        submission = gb.update_or_create_submission(spec.assignment_id, student_id, **kwargs)
+        # The time of the submission graded now, even when unknown (None): a resubmission must
+        # not keep the time of the file it replaced.  Penalties follow (recording/lateness.py).
+        submission = gb.update_or_create_submission(
+            spec.assignment_id, student_id, timestamp=timestamp or None
+        )
         for notebook in submission.notebooks:
             info = grades.get(notebook.name, {"missing": True})
             scores = info.get("scores", {})

@@ -2,8 +2,9 @@
 
 The CSV starts with the columns of ``nbgrader export``, in its order and with its meaning
 (``assignment, duedate, timestamp, student_id, last_name, first_name, email, raw_score,
-late_submission_penalty, score, max_score``), then adds ``seconds_late, late, timestamp_source,
-auto_score, manual_score, extra_credit, needs_manual_grade, status, status_detail, duration_s``.
+late_submission_penalty, score, max_score``), then adds ``student_duedate, seconds_late, late,
+timestamp_source, auto_score, manual_score, extra_credit, needs_manual_grade, status,
+status_detail, duration_s``.
 As with ``nbgrader export`` every student of the gradebook has a row for every assignment
 (score 0 and status ``not_submitted`` without a submission).  Differences: times are ISO 8601
 with an explicit UTC offset; empty values are empty cells, never ``None``; a student with a
@@ -11,12 +12,14 @@ results file but no gradebook entry also gets a row; rows are sorted by assignme
 undated last, then name) and student id; the file is UTF-8 with real CSV quoting, written
 atomically.
 
-Lateness, truthfully: ``seconds_late`` is nbgrader's (submission time minus due date plus
-extension, at least 0) when the gradebook has both times, and empty -- not 0 -- when either is
-unknown.  ``late`` is the LMS's own late flag when the export carried one (Canvas's ``LATE``,
-or the ``late`` column of the LMS's times), else ``yes``/``no`` from ``seconds_late``, else
-empty.  ``timestamp_source`` says where the time came from: ``lms``, ``file`` (a file's own
-time, when nothing better existed) or empty (unknown, or not recorded by convcourse).
+Lateness, truthfully: ``student_duedate`` is the due date that applied to the student (the
+assignment's plus their extension, nbgrader's ``SubmittedAssignment.duedate``); ``seconds_late``
+is nbgrader's (submission time minus due date plus extension, at least 0) when the gradebook has
+both times, and empty -- not 0 -- when either is unknown; the penalty follows it.  ``late`` is
+the LMS's own late flag when the export carried one (Canvas's ``LATE``, or the ``late`` column of
+the LMS's times), else ``yes``/``no`` from ``seconds_late``, else empty.  ``timestamp_source``
+says where the time came from: ``lms``, ``file`` (a file's own time, when nothing better
+existed) or empty (unknown, or not recorded by convcourse).
 
 Every cell a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, a
 tab, CR or LF, after any spaces) is written with a leading ``'`` (OWASP's advice against CSV
@@ -66,6 +69,7 @@ NBGRADER_COLUMNS = (
     "max_score",
 )
 EXTRA_COLUMNS = (
+    "student_duedate",
     "seconds_late",
     "late",
     "timestamp_source",
@@ -111,6 +115,7 @@ def _row(outcomes: AssignmentOutcomes, student_id: str) -> dict[str, str]:
             raw_score=_fmt_num(0.0),
             late_submission_penalty=_fmt_num(0.0),
             score=_fmt_num(0.0),
+            student_duedate="",
             seconds_late="",
             late="",
             timestamp_source="",
@@ -128,6 +133,7 @@ def _row(outcomes: AssignmentOutcomes, student_id: str) -> dict[str, str]:
         raw_score=_fmt_num(sub.raw_score),
         late_submission_penalty=_fmt_num(sub.late_penalty),
         score=_fmt_num(sub.score),
+        student_duedate=_fmt_time(sub.duedate),
         seconds_late=_fmt_num(sub.seconds_late) if sub.in_gradebook else "",
         late=_fmt_late(sub),
         timestamp_source=sub.timestamp_source,

@@ -2,8 +2,10 @@
 
 ``generate_feedback`` writes ``<course_dir>/feedback/<student_id>/<assignment_id>/feedback.html``
 for every student with a submission (a gradebook submission or a grader results file); students
-who handed nothing in get no page.  A page shows the total and per-exercise scores (from the
-gradebook), the status of the submission, for each failed exercise the likely misconception
+who handed nothing in get no page.  For a submission handed in through nbgrader's exchange the
+same page is also written where ``nbgrader release_feedback`` finds it (``feedback_release.py``).
+A page shows the total and per-exercise scores (from the gradebook), the status of the
+submission, for each failed exercise the likely misconception
 (title and hint from ``convcourse.checks.messages``) with the checker's student-facing message,
 and the manual scores and comments the instructor entered.
 
@@ -27,6 +29,7 @@ from nbgrader.api import Assignment, Notebook, SourceCell
 
 from convcourse.instructor.files import write_atomic
 from convcourse.instructor.layout import CourseLayout, existing_course
+from convcourse.instructor.reporting.feedback_release import write_exchange_copies
 from convcourse.instructor.reporting.outcomes import (
     AssignmentOutcomes,
     CellOutcome,
@@ -181,6 +184,28 @@ def _points(value: float) -> str:
     return f"{_num(value)} point" + ("" if value == 1 else "s")
 
 
+def _lateness_rows(sub: SubmissionOutcome) -> list[tuple[str, str]]:
+    """When it was handed in (and how we know), when it was due, and how late it was."""
+    from convcourse.instructor.recording.lateness import late_by_words
+
+    rows = []
+    if sub.timestamp is not None:
+        when = sub.timestamp.strftime("%Y-%m-%d %H:%M UTC")
+        if sub.timestamp_source == "file":
+            when += " (the time of the file you handed in; the course has no other record)"
+        rows.append(("Submitted", when))
+    if sub.duedate is not None:
+        due = sub.duedate.strftime("%Y-%m-%d %H:%M UTC")
+        rows.append(("Due", due + (" (with your extension)" if sub.extension else "")))
+    if sub.seconds_late is not None:
+        late = sub.seconds_late > 0
+        words = f"late by {late_by_words(sub.seconds_late)}" if late else "on time"
+        if late and not sub.late_penalty:
+            words += " (no penalty)"
+        rows.append(("Lateness", words))
+    return rows
+
+
 def _status_line(status: str, detail: str, guard: LeakGuard) -> str:
     words = STATUS_TEXT.get(status, status or "unknown")
     detail = guard.clean(detail)
@@ -232,8 +257,7 @@ def render_feedback(outcomes: AssignmentOutcomes, sub: SubmissionOutcome, guard:
                 f"{_points(sub.late_penalty)} (score before the penalty: {_num(sub.raw_score)})",
             )
         )
-    if sub.timestamp is not None:
-        summary.append(("Submitted", sub.timestamp.strftime("%Y-%m-%d %H:%M UTC")))
+    summary.extend(_lateness_rows(sub))
     if sub.graded_at:
         summary.append(("Graded", sub.graded_at))
     rows = []
@@ -348,6 +372,9 @@ def generate_feedback(
             continue
         check_folder_name(student_id, "student id")
         path = layout.root / layout.feedback / student_id / assignment_id / FEEDBACK_NAME
-        write_atomic(path, render_feedback(outcomes, sub, guard))
+        page = render_feedback(outcomes, sub, guard)
+        write_atomic(path, page)
+        # The same page where nbgrader's release_feedback looks, for exchange submissions.
+        write_exchange_copies(layout, assignment_id, student_id, page, sub.timestamp)
         written.append(path)
     return written

@@ -103,6 +103,8 @@ class SubmissionOutcome:
     in_gradebook: bool = False
     timestamp: dt.datetime | None = None  # naive UTC, as nbgrader stores it
     seconds_late: float | None = None  # None: the due date or the submission time is unknown
+    duedate: dt.datetime | None = None  # naive UTC: the assignment's, plus any extension
+    extension: dt.timedelta | None = None  # nbgrader's SubmittedAssignment.extension
     late: bool | None = None  # the LMS's own late flag (results file); None: it said nothing
     timestamp_source: str = ""  # "lms", "file" or "" (results file)
     late_penalty: float = 0.0
@@ -407,6 +409,8 @@ def _load_submissions(session, assignment, specs, students, submissions) -> None
         due = assignment.duedate
         if due is not None and extension is not None:
             due = due + extension
+        sub.duedate = due
+        sub.extension = extension if due is not None else None
         if timestamp is not None and due is not None:
             sub.seconds_late = max(0.0, (timestamp - due).total_seconds())
         by_submission[sub_id] = sub

@@ -2,7 +2,8 @@
 
 ``build_report`` writes ``<course_dir>/reports/<assignment_id>.html`` (or ``out``) with summary
 numbers, per-exercise pass rates (bar chart and table), a score histogram (chart and table), the
-most frequent misconceptions, the slowest submissions, the submissions with problems and, when
+most frequent misconceptions, the slowest submissions, the late submissions (due date, lateness,
+penalty, where each time came from), the submissions with problems and, when
 something was submitted, the most similar pairs (``similarity_course``).  Charts are PNG images
 embedded as base64 (matplotlib's Agg canvas, Okabe-Ito colours, titles, axis labels and alt
 text); every chart has a table with the same numbers.
@@ -331,8 +332,60 @@ def _report_body(outcomes: AssignmentOutcomes) -> str:
     else:
         parts.append("<p>No grading times were recorded (no results files).</p>\n")
 
+    parts.append(_lateness(outcomes))
     parts.append(problems)
     return "".join(parts)
+
+
+def _lateness(outcomes: AssignmentOutcomes) -> str:
+    """Due date, late submissions with their penalty, and the times the grader lacks."""
+    from convcourse.instructor.recording.lateness import late_by_words
+
+    subs = list(outcomes.submissions.values())
+    head = "<h2>Late submissions</h2>\n"
+    if outcomes.duedate is None:
+        return head + (
+            "<p>No due date in the gradebook: no submission counts as late (set "
+            "<code>c.Deadlines.duedates</code> in nbgrader_config.py, then run the "
+            "autograder again).</p>\n"
+        )
+    late = sorted(
+        (s for s in subs if s.seconds_late), key=lambda s: (-(s.seconds_late or 0), s.student_id)
+    )
+    extended = sum(1 for s in subs if s.extension)
+    unknown = sorted(s.student_id for s in subs if s.in_gradebook and s.timestamp is None)
+    penalty = sum(s.late_penalty for s in late)
+    due = outcomes.duedate.strftime("%Y-%m-%d %H:%M:%S UTC")
+    text = (
+        f"<p>Due {_e(due)}. {len(late)} late submission(s), {penalty:g} point(s) taken off in "
+        f"all; {extended} student(s) with an extension.</p>\n"
+    )
+    if late:
+        rows = [
+            [
+                s.student_id,
+                s.timestamp.strftime("%Y-%m-%d %H:%M:%S") if s.timestamp else "",
+                s.duedate.strftime("%Y-%m-%d %H:%M:%S") if s.duedate else "",
+                late_by_words(s.seconds_late or 0),
+                f"{s.late_penalty:g}",
+                f"{s.raw_score:g} \u2192 {s.score:g}",
+                {"lms": "the LMS", "file": "the file's own time"}.get(s.timestamp_source, ""),
+            ]
+            for s in late
+        ]
+        text += _table(
+            "Late submissions, most late first (times in UTC; due with any extension)",
+            ["student", "submitted", "due", "late by", "penalty", "score", "time from"],
+            rows,
+            {4},
+        )
+    if unknown:
+        text += (
+            f"<p class='note'>No submission time for {len(unknown)} submission(s), so they "
+            f"cannot be late: {_e(', '.join(unknown))} (give the LMS's times with "
+            "<code>convcourse ingest --times</code>).</p>\n"
+        )
+    return head + text
 
 
 def _similarity(layout, assignment_id: str, folder: Path) -> str:
