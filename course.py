@@ -36,6 +36,14 @@ ROOT = Path(__file__).resolve().parent
 LOCK = ROOT / "requirements" / "lock.txt"
 KERNEL_NAME = "convcourse"
 KERNEL_DISPLAY = "Python 3 (convcourse)"
+# The editions' kernels (name, display name, environment): the Chinese edition's notebooks name
+# the second, which shows the checks' messages in Chinese (convcourse/editions.py).
+KERNELS = [
+    (KERNEL_NAME, KERNEL_DISPLAY, {}),
+    ("convcourse-zh", "Python 3 (convcourse, 中文)", {"CONVCOURSE_LANG": "zh"}),
+]
+# Each edition's index: `lab --lang zh` opens the Chinese one.
+INDEXES = {"en": "notebooks/00_index.ipynb", "zh": "notebooks/zh/00_index.ipynb"}
 MIN_PYTHON = (3, 11)
 
 # JupyterLab settings for the course: no news pop-up, no update check (students need neither,
@@ -105,21 +113,24 @@ def setup(in_place: bool = False) -> Path:
         say("installing the locked packages (first time: a few minutes; torch is large)")
         run([*pip, "install", "--no-deps", "--requirement", LOCK])
     run([*pip, "install", "--no-deps", "--no-build-isolation", "--editable", ROOT])
-    # The kernel is registered inside the environment under a clear name, so every notebook
-    # (whose metadata names it) opens without asking which kernel to use.
-    run(
-        [
-            python,
-            "-m",
-            "ipykernel",
-            "install",
-            "--sys-prefix",
-            "--name",
-            KERNEL_NAME,
-            "--display-name",
-            KERNEL_DISPLAY,
-        ]
-    )
+    # The kernels are registered inside the environment under clear names, so every notebook
+    # (whose metadata names its edition's kernel) opens without asking which kernel to use.
+    for name, display, kernel_env in KERNELS:
+        env_args = [arg for item in kernel_env.items() for arg in ("--env", *item)]
+        run(
+            [
+                python,
+                "-m",
+                "ipykernel",
+                "install",
+                "--sys-prefix",
+                "--name",
+                name,
+                "--display-name",
+                display,
+                *env_args,
+            ]
+        )
     settings = prefix / "share" / "jupyter" / "lab" / "settings"
     settings.mkdir(parents=True, exist_ok=True)
     (settings / "overrides.json").write_text(json.dumps(LAB_OVERRIDES, indent=2) + "\n")
@@ -128,14 +139,15 @@ def setup(in_place: bool = False) -> Path:
     return python
 
 
-def lab_command(python: Path, extra: list[str], root: Path = ROOT):
+def lab_command(python: Path, extra: list[str], root: Path = ROOT, lang: str = "en"):
     """The command and environment that open the course at ``root`` in JupyterLab.
 
     Run them from ``root``.  The browser test (tests/browser) starts JupyterLab with them too.
+    ``lang`` chooses the edition whose index opens first.
     """
     cmd = [str(python), "-m", "jupyterlab", f"--ServerApp.root_dir={root}", *extra]
     if not any(arg.endswith(".ipynb") for arg in extra):
-        cmd.append("notebooks/00_index.ipynb")
+        cmd.append(INDEXES[lang])
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # containers often run as root; JupyterLab refuses otherwise
     env = dict(os.environ)
@@ -148,24 +160,29 @@ def lab_command(python: Path, extra: list[str], root: Path = ROOT):
     return cmd, env
 
 
-def lab(python: Path, extra: list[str]) -> int:
+def lab(python: Path, extra: list[str], lang: str = "en") -> int:
     headless = sys.platform.startswith("linux") and not (
         os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
     )
     if headless:
         say("no display found: open the URL printed below in your browser")
         extra = [*extra, "--no-browser"]
-    cmd, env = lab_command(python, extra)
+    if not (ROOT / INDEXES[lang]).is_file():
+        say(f"this copy has no {INDEXES[lang]}: the {lang} edition is not released here")
+        return 1
+    cmd, env = lab_command(python, extra, lang=lang)
     os.chdir(ROOT)
     return subprocess.call(cmd, env=env)
 
 
-def check(python: Path, extra: list[str]) -> int:
-    """Run every lesson of ``notebooks/`` as the grader will (``convcourse/selfcheck.py``)."""
+def check(python: Path, extra: list[str], lang: str = "en") -> int:
+    """Run every lesson of ``notebooks/`` (or ``notebooks/<lang>/``) as the grader will
+    (``convcourse/selfcheck.py``)."""
     os.chdir(ROOT)
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join(filter(None, [str(python.parent), env.get("PATH")]))
-    return subprocess.call([str(python), "-m", "convcourse.selfcheck", *extra], env=env)
+    edition = ["--lang", lang] if lang != "en" else []
+    return subprocess.call([str(python), "-m", "convcourse.selfcheck", *edition, *extra], env=env)
 
 
 def commands() -> list[str]:
@@ -223,12 +240,18 @@ def main(argv: list[str] | None = None) -> int:
         help="test: only the reference code, the checks, the instructor unit tests and one "
         "notebook round trip (a contributor's inner loop; CI runs everything)",
     )
+    parser.add_argument(
+        "--lang",
+        choices=sorted(INDEXES),
+        default="en",
+        help="lab, check: the edition (zh: the Chinese one, notebooks/zh/)",
+    )
     args, extra = parser.parse_known_args(argv)
     python = setup(in_place=args.in_place)
     if args.command == "lab":
-        return lab(python, extra)
+        return lab(python, extra, args.lang)
     if args.command == "check":
-        return check(python, extra)
+        return check(python, extra, args.lang)
     if args.command == "test":
         return test(python, extra, quick=args.quick)
     return 0

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import torch
 
+from convcourse.figure_text import figure_text as _t
+from convcourse.fonts import use_course_fonts
 from convcourse.oracle import xcorr2d
 
 __all__ = [
@@ -27,6 +29,7 @@ HIGHLIGHT = "#d55e00"  # vermilion, from the Okabe-Ito colour-blind-safe palette
 def _plt():
     import matplotlib.pyplot as plt
 
+    use_course_fonts()  # Chinese figure text (the Chinese edition's) needs a CJK font
     return plt
 
 
@@ -129,10 +132,10 @@ def plot_sliding_window(X, K, i: int, j: int):
     fig, axes = plt.subplots(
         1, 3, figsize=(10, 3.4), gridspec_kw={"width_ratios": [X.shape[1], K.shape[1] + 1, o_w]}
     )
-    show_matrix(axes[0], X, "input X")
+    show_matrix(axes[0], X, _t("input"))
     _box(axes[0], i, j, h, w)
-    show_matrix(axes[1], K, "kernel K")
-    show_matrix(axes[2], Y, f"output Y ({o_h}x{o_w})")
+    show_matrix(axes[1], K, _t("kernel"))
+    show_matrix(axes[2], Y, _t("output_shape", o_h=o_h, o_w=o_w))
     _box(axes[2], i, j, 1, 1)
     window = X[i : i + h, j : j + w].to(torch.float32)
     terms = " + ".join(
@@ -140,7 +143,7 @@ def plot_sliding_window(X, K, i: int, j: int):
         for a, b in zip(window.flatten().tolist(), K.flatten().tolist(), strict=True)
     )
     if len(terms) > 70:
-        terms = f"sum of {h * w} products"
+        terms = _t("sum_of_products", n=h * w)
     fig.suptitle(f"Y[{i}, {j}] = {terms} = {_fmt(float(Y[i, j]))}")
     fig.tight_layout()
     return fig
@@ -164,7 +167,7 @@ def plot_weight_pattern(input_shape=(7, 7), delta: int = 1, unit=None):
     show_matrix(
         axes[0],
         torch.ones(input_shape),
-        f"dense: unit {unit} uses all {n_h * n_w} pixels",
+        _t("dense_unit", unit=unit, n=n_h * n_w),
         annotate=False,
         vmin=0,
         vmax=1,
@@ -172,14 +175,14 @@ def plot_weight_pattern(input_shape=(7, 7), delta: int = 1, unit=None):
     show_matrix(
         axes[1],
         mask[ui, uj].to(torch.float32),
-        f"local (Δ={delta}): {(2 * delta + 1) ** 2} pixels",
+        _t("local_unit", delta=delta, n=(2 * delta + 1) ** 2),
         annotate=False,
         vmin=0,
         vmax=1,
     )
     for ax in axes[:2]:
-        ax.set_xlabel("input column l")
-        ax.set_ylabel("input row k")
+        ax.set_xlabel(_t("input_column"))
+        ax.set_ylabel(_t("input_row"))
     _box(axes[1], ui, uj, 2 * delta + 1, 2 * delta + 1)
     axes[1].plot(uj + delta, ui + delta, marker="x", color=HIGHLIGHT, ms=10, mew=3)
     axes[2].imshow(
@@ -190,15 +193,15 @@ def plot_weight_pattern(input_shape=(7, 7), delta: int = 1, unit=None):
         vmin=0,
         vmax=1,
     )
-    axes[2].set_title(f"all weights: {int(mask.sum())} of {mask.numel()} used")
-    axes[2].set_xlabel("input pixel k·n_w + l")
-    axes[2].set_ylabel("hidden unit i·m_w + j")
+    axes[2].set_title(_t("all_weights", used=int(mask.sum()), total=mask.numel()))
+    axes[2].set_xlabel(_t("input_pixel"))
+    axes[2].set_ylabel(_t("hidden_unit"))
     # Say in words what the two colours mean, so that the figure does not rely on colour alone.
     from matplotlib.patches import Patch
 
     cmap = plt.get_cmap(INTENSITY_CMAP)
-    used = Patch(facecolor=cmap(1.0), edgecolor="black", label="weight used")
-    unused = Patch(facecolor=cmap(0.0), edgecolor="black", label="weight fixed at 0")
+    used = Patch(facecolor=cmap(1.0), edgecolor="black", label=_t("weight_used"))
+    unused = Patch(facecolor=cmap(0.0), edgecolor="black", label=_t("weight_zero"))
     fig.legend(handles=[used, unused], loc="lower center", ncol=2, frameon=False)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
     return fig
@@ -210,9 +213,9 @@ def plot_kernel_effect(X, K, title: str = ""):
     Y = xcorr2d(X, K).to(torch.float32)
     plt = _plt()
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.6), gridspec_kw={"width_ratios": [3, 1.2, 3]})
-    im_x = show_matrix(axes[0], X, "input X")
-    show_matrix(axes[1], K, "kernel K")
-    im_y = show_matrix(axes[2], Y, f"output Y = corr2d(X, K), {tuple(Y.shape)}")
+    im_x = show_matrix(axes[0], X, _t("input"))
+    show_matrix(axes[1], K, _t("kernel"))
+    im_y = show_matrix(axes[2], Y, _t("output_corr", shape=tuple(Y.shape)))
     # Photographs read best in grey, as in plot_kernel_gallery; small matrices keep their colours.
     for im, M in ((im_x, X), (im_y, Y)):
         if M.numel() > 100 and not bool((M < 0).any()):
@@ -232,7 +235,7 @@ def plot_kernel_gallery(X, kernels: dict, ncols: int = 3):
     fig, axes = plt.subplots(nrows, ncols, figsize=(4 * ncols, 3.6 * nrows))
     axes = axes.flatten()
     axes[0].imshow(X.numpy(), cmap="gray")
-    axes[0].set_title("original")
+    axes[0].set_title(_t("original"))
     for ax, (name, K) in zip(axes[1:], kernels.items(), strict=False):
         K = torch.as_tensor(K, dtype=torch.float32)
         Y = xcorr2d(X, K).to(torch.float32)
@@ -249,6 +252,6 @@ def plot_kernel_gallery(X, kernels: dict, ncols: int = 3):
         ax.set_yticks([])
     for ax in axes[n:]:
         ax.set_visible(False)
-    fig.suptitle("edge kernels (entries sum to 0): orange < 0, white = 0, purple > 0; others: grey")
+    fig.suptitle(_t("gallery_legend"))
     fig.tight_layout()
     return fig

@@ -34,6 +34,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from convcourse.editions import DEFAULT, EDITIONS, kernel_name, language_of_kernel
+
 __all__ = [
     "PASSED",
     "FAILING",
@@ -49,7 +51,7 @@ __all__ = [
 ]
 
 PASSED, FAILING, NOT_WRITTEN = "passed", "failing", "not yet written"
-KERNEL_NAME = "convcourse"  # registered by `course.py setup`
+KERNEL_NAME = kernel_name(DEFAULT)  # registered by `course.py setup`
 NOT_IMPLEMENTED = "not_implemented"  # the checks' verdict for an answer still being a stub
 # Asked of the kernel right after a test cell failed: the check's verdict, if it was a check.
 _VERDICT_QUERY = "getattr(getattr(__import__('sys'), 'last_value', None), 'misconception', None)"
@@ -167,9 +169,12 @@ async def _run(nb, tests: dict[int, TestResult], folder: Path, timeout: float) -
     from nbclient.exceptions import DeadKernelError
     from nbclient.util import ensure_async
 
+    # The edition's kernel (the Chinese one shows the checks' messages in Chinese); any kernel
+    # that is not the course's is replaced by the English one, as the grader ignores it too.
+    kernel = kernel_name(language_of_kernel(nb.metadata.get("kernelspec", {}).get("name")))
     client = NotebookClient(
         nb,
-        kernel_name=KERNEL_NAME,
+        kernel_name=kernel,
         timeout=timeout,
         interrupt_on_timeout=True,  # a cell that hangs fails; the lesson goes on
         allow_errors=True,
@@ -322,11 +327,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("lessons", nargs="*", help="only these lessons (default: all)")
     parser.add_argument(
-        "--notebooks", type=Path, default=Path("notebooks"), help="the lessons' folder"
+        "--notebooks",
+        type=Path,
+        default=None,
+        help="the lessons' folder (default: notebooks/, or notebooks/<lang>/ with --lang)",
+    )
+    parser.add_argument(
+        "--lang",
+        choices=sorted(EDITIONS),
+        default=DEFAULT,
+        help="the edition: its lessons' folder and its kernel (zh: messages in Chinese)",
     )
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per cell")
     parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
     args = parser.parse_args(argv)
+    if args.notebooks is None:
+        args.notebooks = Path("notebooks") if args.lang == DEFAULT else Path("notebooks", args.lang)
     if not args.notebooks.is_dir():
         print(f"no lessons: {args.notebooks} is not a folder", file=sys.stderr)
         return 1
@@ -346,7 +362,8 @@ def main(argv: list[str] | None = None) -> int:
             result = run_lesson(path, args.timeout)
         except NoSuchKernel:
             print(
-                f"the kernel '{KERNEL_NAME}' is not installed: run `python3 course.py setup`",
+                f"the course's kernel ({kernel_name(args.lang)}) is not installed: run "
+                "`python3 course.py setup`",
                 file=sys.stderr,
             )
             return 1

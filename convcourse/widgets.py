@@ -576,14 +576,18 @@ def _lr_caption(lr: float, losses: list[float]) -> str:
 def _plot_losses(curves: dict, steps: int, highlight=None):
     import matplotlib.pyplot as plt
 
+    from convcourse.figure_text import figure_text
+    from convcourse.fonts import use_course_fonts
+
+    use_course_fonts()
     fig, ax = plt.subplots(figsize=(6, 3.6))
     for lr, losses in curves.items():
         style = {"lw": 2.5} if highlight is None or lr == highlight else {"lw": 1, "ls": "--"}
         ax.plot(range(1, len(losses) + 1), losses, label=f"lr = {lr:.3g}", **style)
     ax.set_yscale("log")
     ax.set_xlim(1, steps)
-    ax.set_xlabel("step")
-    ax.set_ylabel("loss (sum of squared errors)")
+    ax.set_xlabel(figure_text("step"))
+    ax.set_ylabel(figure_text("loss_sse"))
     ax.legend()
     fig.tight_layout()
     return fig

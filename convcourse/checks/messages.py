@@ -13,6 +13,8 @@ the environment variable ``CONVCOURSE_LANG`` ("en" or "zh"), else English.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
 from dataclasses import dataclass
 
@@ -26,6 +28,7 @@ __all__ = [
     "MISCONCEPTION_KEYS",
     "ENV_LANGUAGE",
     "set_language",
+    "using_language",
     "language",
     "t",
     "misconception",
@@ -1226,6 +1229,23 @@ MISCONCEPTION_KEYS = frozenset(MISCONCEPTIONS_EN)
 ENV_LANGUAGE = "CONVCOURSE_LANG"
 
 _chosen: str | None = None  # set_language's choice; None: follow ENV_LANGUAGE
+# using_language's choice, per thread (the grader judges submissions of both editions at once,
+# one per worker thread); None: set_language's or the environment's.
+_scoped: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "convcourse_lang", default=None
+)
+
+
+@contextlib.contextmanager
+def using_language(code: str):
+    """Messages in language ``code`` inside the ``with`` block, in this thread only."""
+    if code not in CATALOGUES:
+        raise ValueError(f"no catalogue for language {code!r}; available: {sorted(CATALOGUES)}")
+    token = _scoped.set(code)
+    try:
+        yield
+    finally:
+        _scoped.reset(token)
 
 
 def set_language(code: str | None) -> None:
@@ -1243,6 +1263,9 @@ def language() -> str:
     Read at every message, so a variable set after the import counts; an unknown value raises
     ValueError here, when a message is first needed (an empty one counts as unset).
     """
+    scoped = _scoped.get()
+    if scoped is not None:
+        return scoped
     if _chosen is not None:
         return _chosen
     code = os.environ.get(ENV_LANGUAGE, "")

@@ -9,6 +9,7 @@ lessons.  See conftest.py for the set-up and the artifacts saved on failure.
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -20,13 +21,23 @@ REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
 KERNEL_DISPLAY_NAME = "Python 3 (convcourse)"
+ZH_KERNEL_DISPLAY_NAME = "Python 3 (convcourse, 中文)"
+# Every English notebook; of the Chinese edition (the same code cells, by construction:
+# tests/course/test_course_editions.py) the index and one lesson, to show that its own kernel
+# starts without a question and speaks Chinese.
+ZH_IN_BROWSER = (
+    "notebooks/zh/00_index.ipynb",
+    "notebooks/zh/01_dense_to_conv/01_dense_to_conv.ipynb",
+)
 STUDENT_NOTEBOOKS = sorted(
     str(p.relative_to(REPO))
     for p in (REPO / "notebooks").glob("**/*.ipynb")
-    if ".ipynb_checkpoints" not in p.parts
-)
+    if ".ipynb_checkpoints" not in p.parts and p.relative_to(REPO / "notebooks").parts[0] != "zh"
+) + list(ZH_IN_BROWSER)
 SOLVED_LESSON = "01_dense_to_conv"  # Validate runs the whole notebook on the server: one is enough
-LESSONS = sorted(p.name for p in (REPO / "notebooks").iterdir() if p.is_dir())
+LESSONS = sorted(
+    p.name for p in (REPO / "notebooks").iterdir() if (p / f"{p.name}.ipynb").is_file()
+)
 RUN_TIMEOUT_MS = 180_000
 
 # Visible prompt of each code cell: "[ ]:" never run, "[*]:" queued or running, "[12]:" done.
@@ -53,9 +64,8 @@ def _open_notebook(page, lab, path: str):
     panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
     panel.locator(".jp-Cell").first.wait_for(timeout=60_000)
     # The kernel named in the notebook starts by itself: no dialog asks which one to use.
-    kernel_name = (
-        f".jp-NotebookPanel:not(.lm-mod-hidden) .jp-KernelName:has-text('{KERNEL_DISPLAY_NAME}')"
-    )
+    display = ZH_KERNEL_DISPLAY_NAME if path.startswith("notebooks/zh/") else KERNEL_DISPLAY_NAME
+    kernel_name = f".jp-NotebookPanel:not(.lm-mod-hidden) .jp-KernelName:has-text('{display}')"
     page.wait_for_selector(f"{kernel_name}, .jp-Dialog", timeout=60_000)
     assert page.locator(".jp-Dialog").count() == 0, page.locator(".jp-Dialog").inner_text()
     page.wait_for_selector(kernel_name, timeout=60_000)
@@ -185,6 +195,10 @@ def test_student_notebook_runs_in_the_browser(page, lab, path):
     errors = [o for c in code_cells for o in c.outputs if o.output_type == "error"]
     unexpected = [f"{o.ename}: {o.evalue[:300]}" for o in errors if not _is_expected_error(o)]
     assert unexpected == [], "errors other than those of unanswered exercises"
+    if path.startswith("notebooks/zh/") and errors:
+        # The edition's kernel sets CONVCOURSE_LANG=zh: the checks answer in Chinese.
+        said = " ".join(o.evalue for o in errors)
+        assert re.search(r"[\u4e00-\u9fff]", said), said[:500]
 
     outputs = [o for c in code_cells for o in c.outputs]
     widget_views = sum(
@@ -199,7 +213,7 @@ def test_student_notebook_runs_in_the_browser(page, lab, path):
     for k in range(explorers.count()):
         explorers.nth(k).scroll_into_view_if_needed()
         _explorer_responds(page, explorers.nth(k))
-    if path != "notebooks/00_index.ipynb":
+    if not path.endswith("/00_index.ipynb"):
         assert pngs + widget_views > 0, "a lesson without a single figure"
 
     # Students are never asked about news.

@@ -27,7 +27,10 @@ def lessons() -> list[str]:
     return sorted(p.name for p in SOLUTIONS.iterdir() if (p / f"{p.name}.ipynb").is_file())
 
 
-def source_path(lesson: str) -> Path:
+def source_path(lesson: str, lang: str = "en") -> Path:
+    """The instructor notebook of ``lesson``; of another edition, its instructor version."""
+    if lang != "en":
+        return REPO / "translations" / lang / "instructor" / lesson / f"{lesson}.ipynb"
     return SOLUTIONS / lesson / f"{lesson}.ipynb"
 
 
@@ -52,10 +55,11 @@ def _inside(source: str, begin: str, end: str) -> list[str]:
     return lines
 
 
-def secret_lines(lesson: str) -> set[str]:
+def secret_lines(lesson: str, lang: str = "en") -> set[str]:
     """Lines of the lesson's solutions, hidden tests, mark schemes and model answers that occur
-    nowhere else in the instructor notebook, without the trivial ones."""
-    nb = nbformat.read(source_path(lesson), as_version=4)
+    nowhere else in the instructor notebook (of edition ``lang``: the Chinese one has its model
+    answers translated), without the trivial ones."""
+    nb = nbformat.read(source_path(lesson, lang), as_version=4)
     secret, public = set(), set()
     for cell in nb.cells:
         lines = {ln.strip() for ln in cell.source.splitlines()}

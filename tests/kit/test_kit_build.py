@@ -75,8 +75,8 @@ def test_no_line_of_a_solution_hidden_test_or_mark_scheme_is_in_any_kit_file(bui
             nb = nbformat.reads(texts[rel][0], as_version=4)
             texts[rel] += [cell.source for cell in nb.cells]
     leaked = []
-    for lesson in lessons():
-        secrets = secret_lines(lesson)
+    for lesson, lang in [(lesson, lang) for lesson in lessons() for lang in ("en", "zh")]:
+        secrets = secret_lines(lesson, lang)
         # The leak check must have something to look for (the trivial-line filter keeps it).
         assert len(secrets) >= 10, f"{lesson}: only {len(secrets)} distinctive secret lines"
         for rel, pieces in texts.items():
@@ -144,6 +144,19 @@ def test_student_readme_gives_exactly_two_commands(built_kit):
     assert commands == ["python3 course.py lab", "python3 course.py check"]
     for lesson in lessons():
         assert f"notebooks/{lesson}/" in text
+
+
+def test_the_chinese_readme_gives_the_two_commands_of_the_chinese_edition(built_kit):
+    folder, _ = built_kit
+    assert "README.zh.md" in (folder / "README.md").read_text(encoding="utf-8")
+    text = (folder / "README.zh.md").read_text(encoding="utf-8")
+    blocks = text.split("```")[1::2]
+    commands = [ln.strip() for block in blocks for ln in block.splitlines()[1:] if ln.strip()]
+    assert commands == ["python3 course.py lab --lang zh", "python3 course.py check --lang zh"]
+    for lesson in lessons():
+        assert f"notebooks/zh/{lesson}/" in text
+        assert (folder / "notebooks" / "zh" / lesson / f"{lesson}.ipynb").is_file()
+    assert "第 1 课" in text  # the rows carry the Chinese lessons' titles
 
 
 def test_the_kit_course_script_offers_no_test_command(built_kit, tmp_path):
@@ -335,6 +348,16 @@ def test_the_audit_finds_planted_answers_secrets_and_instructor_imports():
     assert "convcourse/more.py line 1: imports convcourse.instructor" in problems
     assert f"README.md: holds a line of a solution or mark scheme: {secret!r}" in problems
     assert f"{lesson} cell {len(nb.cells) - 1} line 1: defines kernel_matrix" in problems
+
+
+def test_the_audit_finds_a_translated_model_answer():
+    # A line of a Chinese model answer (translations/zh/instructor/) in a kit file is refused.
+    files = dict(kit.collect(REPO))
+    secret = next(s for s in sorted(secret_lines(lessons()[0], "zh")) if len(s) > 20)
+    assert secret not in "".join(sorted(secret_lines(lessons()[0])))  # not an English line
+    files["README.zh.md"] += ("\n" + secret + "\n").encode()
+    problems = "\n".join(kit_audit.audit(files, REPO))
+    assert f"README.zh.md: holds a line of a solution or mark scheme: {secret!r}" in problems
 
 
 def test_a_course_whose_kit_would_leak_is_not_written(tmp_path):

@@ -182,10 +182,14 @@ def _pyproject(root: Path) -> bytes:
     return text.encode()
 
 
-def _lesson_rows(files: dict[str, bytes]) -> str:
-    """One README table row per lesson notebook: its folder and its title."""
+def _lesson_rows(files: dict[str, bytes], edition: str = "") -> str:
+    """One README table row per lesson notebook: its folder and its title.
+
+    ``edition`` ("zh") takes the lessons of ``notebooks/<edition>/`` instead.
+    """
     rows = []
-    pattern = re.compile(r"^notebooks/([^/]+)/\1\.ipynb$")
+    folder = f"notebooks/{edition}/" if edition else "notebooks/"
+    pattern = re.compile(rf"^{re.escape(folder)}([^/]+)/\1\.ipynb$")
     for rel in sorted(files):
         match = pattern.match(rel)
         if not match:
@@ -201,7 +205,7 @@ def _lesson_rows(files: dict[str, bytes]) -> str:
             ),
             match.group(1),
         )
-        rows.append(f"| `notebooks/{match.group(1)}/` | {title} |")
+        rows.append(f"| `{folder}{match.group(1)}/` | {title} |")
     return "\n".join(rows)
 
 
@@ -225,6 +229,9 @@ def collect(course) -> dict[str, bytes]:
     files[".gitignore"] = _gitignore()
     readme = (TEMPLATES / "README.md").read_text(encoding="utf-8")
     files["README.md"] = readme.replace("{lessons}", _lesson_rows(files)).encode()
+    if any(p.startswith("notebooks/zh/") for p in files):
+        readme_zh = (TEMPLATES / "README.zh.md").read_text(encoding="utf-8")
+        files["README.zh.md"] = readme_zh.replace("{lessons}", _lesson_rows(files, "zh")).encode()
     marker = {"format": KIT_FORMAT, "files": sorted([*files, KIT_MARKER])}
     files[KIT_MARKER] = (json.dumps(marker, indent=1) + "\n").encode()
     return dict(sorted(files.items()))

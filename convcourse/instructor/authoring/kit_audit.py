@@ -23,7 +23,8 @@ __all__ = ["FORBIDDEN", "audit", "is_trivial_line", "solution_secrets"]
 
 # Paths a kit must never hold (a defence in depth: nothing above copies them).
 FORBIDDEN = re.compile(
-    r"^(solutions|tests|submitted|autograded|feedback|reports|\.grading|convcourse/instructor)"
+    r"^(solutions|translations|tests|submitted|autograded|feedback|reports|\.grading"
+    r"|convcourse/instructor)"
     r"(/|$)|^nbgrader_config\.py$|(^|/)gradebook[^/]*$|\.db$"
 )
 # nbgrader's markers of instructor-only regions.
@@ -203,7 +204,9 @@ def solution_secrets(course) -> tuple[set[str], set[str]]:
 
     names: what solution cells define at top level (the answers' names).  lines: distinctive
     lines of solutions, hidden tests, mark schemes and model answers (graded free-response
-    cells) that appear nowhere else in the instructor notebooks.
+    cells) that appear nowhere else in the instructor notebooks.  The instructor versions of the
+    translated editions (``translations/<lang>/instructor/``, whose model answers are translated)
+    count as instructor notebooks too.
     """
     source = Path(course).resolve() / "solutions"
     if not source.is_dir():
@@ -211,7 +214,8 @@ def solution_secrets(course) -> tuple[set[str], set[str]]:
             f"no solutions/ in {Path(course).resolve()}: is this the course folder?"
         )
     names, secret, public = set(), set(), set()
-    for path in sorted(source.rglob("*.ipynb")):
+    editions = sorted((Path(course).resolve() / "translations").glob("*/instructor/**/*.ipynb"))
+    for path in sorted(source.rglob("*.ipynb")) + editions:
         if ".ipynb_checkpoints" in path.parts:
             continue
         nb = nbformat.read(path, as_version=4)

@@ -11,6 +11,12 @@ byte-stable and ``--check`` can tell whether the committed release is in sync wi
     convcourse release --check            # exit 1 and list files not in sync
     convcourse release --strip-sources    # canonical form of solutions/
     convcourse release --refresh-outputs  # re-run solutions/, keep the outputs nbval checks
+    convcourse release --lang en          # only the English edition
+
+Each other language with a translation folder (``translations/<lang>/``, see
+``translation.py``) gets its edition from the same sources: the student version in
+``notebooks/<lang>/`` and the instructor version in ``translations/<lang>/instructor/``, the
+same file names, code and nbgrader cells as the English, only the prose translated.
 
 (``python -m convcourse.instructor.release`` takes the same arguments.)
 """
@@ -40,6 +46,10 @@ __all__ = [
     "refresh_outputs",
     "generate",
     "release",
+    "editions",
+    "kernelspec",
+    "instructor_edition",
+    "source_notebooks",
 ]
 
 SOURCE_DIR = "solutions"
@@ -110,7 +120,25 @@ def is_checked(cell) -> bool:
     return any(line.strip() == CHECK_OUTPUT_MARK for line in cell.source.splitlines())
 
 
-def normalize(nb, keep_checked_outputs: bool = False):
+def kernelspec(lang: str = "en") -> dict:
+    """The kernelspec every notebook of edition ``lang`` names (its kernel sets the language)."""
+    if lang == "en":
+        return dict(KERNELSPEC)
+    from convcourse.instructor.authoring.translation import LANGUAGES
+
+    info = LANGUAGES[lang]
+    return {"name": info["kernel"], "display_name": info["display_name"], "language": "python"}
+
+
+def editions(root) -> list[str]:
+    """The languages this course is released in: English, then each translation folder's."""
+    from convcourse.instructor.authoring.translation import LANGUAGES, TRANSLATIONS_DIR
+
+    folder = Path(root) / TRANSLATIONS_DIR
+    return ["en"] + [lang for lang in sorted(LANGUAGES) if (folder / lang).is_dir()]
+
+
+def normalize(nb, keep_checked_outputs: bool = False, lang: str = "en"):
     """A canonical copy of notebook ``nb``: outputs, counts and editor metadata removed.
 
     With ``keep_checked_outputs`` the text outputs of cells marked ``# NBVAL_CHECK_OUTPUT`` stay
@@ -121,7 +149,7 @@ def normalize(nb, keep_checked_outputs: bool = False):
     """
     nb = copy.deepcopy(nb)
     nb.nbformat, nb.nbformat_minor = 4, 5
-    nb.metadata = nbformat.from_dict({"kernelspec": dict(KERNELSPEC)})
+    nb.metadata = nbformat.from_dict({"kernelspec": kernelspec(lang)})
     code_cells = 0
     for cell in nb.cells:
         if "id" not in cell:
@@ -158,7 +186,8 @@ def _write_if_changed(path: Path, text: str) -> bool:
     return True
 
 
-def _source_notebooks(root: Path) -> list[Path]:
+def source_notebooks(root: Path) -> list[Path]:
+    """The instructor notebooks: the index (if any), then each lesson's."""
     root = Path(root)
     paths = [root / SOURCE_DIR / INDEX] if (root / SOURCE_DIR / INDEX).exists() else []
     return paths + [root / SOURCE_DIR / a / f"{a}.ipynb" for a in lessons(root)]
@@ -171,7 +200,7 @@ def strip_sources(root, check: bool = False) -> list[str]:
     """
     root = Path(root)
     changed = []
-    for path in _source_notebooks(root):
+    for path in source_notebooks(root):
         nb = nbformat.read(path, as_version=4)
         text = canonical_json(normalize(nb, keep_checked_outputs=True))
         if check:
@@ -192,7 +221,7 @@ def refresh_outputs(root, timeout: int = 120) -> list[str]:
 
     root = Path(root)
     changed = []
-    for path in _source_notebooks(root):
+    for path in source_notebooks(root):
         nb = nbformat.read(path, as_version=4)
         NotebookClient(
             nb,
@@ -237,29 +266,36 @@ def _nbgrader_config(root: Path, course_root: Path):
     return config
 
 
-def generate(root, out_dir, assignments=None) -> list[str]:
+def _check_assignments(root: Path, assignments) -> list[str]:
+    known = lessons(root)
+    assignments = known if assignments is None else list(assignments)
+    unknown = sorted(set(assignments) - set(known))
+    if unknown:
+        raise ValueError(f"unknown assignment(s) {unknown}; {SOURCE_DIR}/ holds {known}")
+    return assignments
+
+
+def generate(root, out_dir, assignments=None, lang: str = "en", source_dir=None) -> list[str]:
     """Write the canonical student release of ``solutions/`` under ``out_dir``.
 
     Runs nbgrader's ``GenerateAssignment`` for each assignment in a temporary course directory
     (its own throw-away gradebook), then writes every released notebook in canonical form and
     copies any other released file unchanged.  Returns the written paths relative to
-    ``out_dir``.
+    ``out_dir``.  ``source_dir`` replaces ``solutions/`` (an instructor edition in another
+    language, see :func:`instructor_edition`); ``lang`` names its kernel.
     """
     from nbgrader.converters import GenerateAssignment
     from nbgrader.coursedir import CourseDirectory
     from nbgrader.utils import capture_log
 
     root, out_dir = Path(root).resolve(), Path(out_dir)
-    known = lessons(root)
-    assignments = known if assignments is None else list(assignments)
-    unknown = sorted(set(assignments) - set(known))
-    if unknown:
-        raise ValueError(f"unknown assignment(s) {unknown}; {SOURCE_DIR}/ holds {known}")
+    source_dir = Path(source_dir) if source_dir is not None else root / SOURCE_DIR
+    assignments = _check_assignments(root, assignments)
     written = []
     with tempfile.TemporaryDirectory(prefix="convcourse-release-") as tmp:
         course = Path(tmp)
         shutil.copytree(
-            root / SOURCE_DIR,
+            source_dir,
             course / SOURCE_DIR,
             ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
         )
@@ -282,16 +318,65 @@ def generate(root, out_dir, assignments=None) -> list[str]:
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 if path.suffix == ".ipynb":
                     nb = nbformat.read(path, as_version=4)
-                    dest.write_text(canonical_json(normalize(nb)), encoding="utf-8")
+                    dest.write_text(canonical_json(normalize(nb, lang=lang)), encoding="utf-8")
                 else:
                     shutil.copyfile(path, dest)
                 written.append(rel.as_posix())
-    index = root / SOURCE_DIR / INDEX
+    index = source_dir / INDEX
     if index.exists():
         nb = nbformat.read(index, as_version=4)
         (out_dir / INDEX).parent.mkdir(parents=True, exist_ok=True)
-        (out_dir / INDEX).write_text(canonical_json(normalize(nb)), encoding="utf-8")
+        (out_dir / INDEX).write_text(canonical_json(normalize(nb, lang=lang)), encoding="utf-8")
         written.append(INDEX)
+    return written
+
+
+def instructor_edition(root, lang: str, out_dir, assignments=None) -> list[str]:
+    """Write the ``lang`` instructor edition (a ``solutions/``-shaped tree) under ``out_dir``.
+
+    Each English instructor notebook with its prose replaced from
+    ``translations/<lang>/<notebook>.md`` (:mod:`translation`); every other file of a lesson
+    folder is copied as it is.  Raises ``TranslationError`` listing every cell whose translation
+    is missing, stale, unfinished or empty.
+    """
+    from convcourse.instructor.authoring import translation
+
+    root, out_dir = Path(root).resolve(), Path(out_dir)
+    assignments = _check_assignments(root, assignments)
+    written = []
+    errors = []
+    sources = [root / SOURCE_DIR / INDEX] if (root / SOURCE_DIR / INDEX).exists() else []
+    sources += [root / SOURCE_DIR / a / f"{a}.ipynb" for a in assignments]
+    for source in sources:
+        rel = source.relative_to(root / SOURCE_DIR)
+        if source.parent != root / SOURCE_DIR:
+            for extra in sorted(p for p in source.parent.rglob("*") if p.is_file()):
+                skip = {".ipynb_checkpoints", "__pycache__"} & set(extra.parts)
+                if extra != source and not skip:
+                    dest = out_dir / extra.relative_to(root / SOURCE_DIR)
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(extra, dest)
+                    written.append(extra.relative_to(root / SOURCE_DIR).as_posix())
+        path = translation.translation_path(root, lang, source.name)
+        shown = path.relative_to(root).as_posix()
+        if not path.exists():
+            errors.append(f"{shown}: missing (run `convcourse translation sync {lang}`)")
+            continue
+        nb = nbformat.read(source, as_version=4)
+        try:
+            edition = translation.translate(
+                nb, translation.parse(path.read_text(encoding="utf-8")), lang, shown
+            )
+        except translation.TranslationError as exc:
+            errors.append(str(exc))
+            continue
+        dest = out_dir / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        text = canonical_json(normalize(edition, keep_checked_outputs=True, lang=lang))
+        dest.write_text(text, encoding="utf-8")
+        written.append(rel.as_posix())
+    if errors:
+        raise translation.TranslationError(f"the {lang} edition", errors)
     return written
 
 
@@ -306,37 +391,101 @@ def _tree(folder: Path) -> dict[str, bytes]:
     }
 
 
-def release(root=".", assignments=None, check: bool = False) -> list[str]:
-    """Regenerate ``notebooks/`` from ``solutions/``; return the files that changed.
+def instructor_dir(lang: str) -> str:
+    """Where the ``lang`` instructor edition is kept, relative to the course root."""
+    from convcourse.instructor.authoring.translation import TRANSLATIONS_DIR
 
-    With ``check`` nothing is written: the files of ``notebooks/`` that differ from a fresh
-    generation (changed, missing or extra) are listed in the :class:`NotInSync` raised.
-    ``assignments`` limits the work to some lessons (the index is always included).
+    return f"{TRANSLATIONS_DIR}/{lang}/instructor"
+
+
+def _fresh_editions(root: Path, out: Path, assignments, languages) -> None:
+    """Every managed file of ``languages``' editions under ``out`` (course-root relative)."""
+    for lang in languages:
+        if lang == "en":
+            generate(root, out / RELEASE_DIR, assignments)
+            continue
+        source = out / instructor_dir(lang)
+        instructor_edition(root, lang, source, assignments)
+        generate(root, out / RELEASE_DIR / lang, assignments, lang=lang, source_dir=source)
+
+
+def _managed(root: Path, languages) -> dict[str, bytes]:
+    """The committed files that a release of ``languages`` writes (course-root relative)."""
+    files = {}
+    others = set(editions_known())  # notebooks/<lang>/ is that edition's, released or not
+    for name, data in _tree(root / RELEASE_DIR).items():
+        lang = name.split("/")[0] if name.split("/")[0] in others else "en"
+        if lang in languages:
+            files[f"{RELEASE_DIR}/{name}"] = data
+    for lang in languages:
+        if lang != "en":
+            for name, data in _tree(root / instructor_dir(lang)).items():
+                files[f"{instructor_dir(lang)}/{name}"] = data
+    return files
+
+
+def _in_scope(path: str, scope: tuple[str, ...]) -> bool:
+    """Whether managed file ``path`` belongs to one of the assignments ``scope`` (or an index)."""
+    parts = path.split("/")
+    if parts[0] == RELEASE_DIR:
+        parts = parts[1:]
+    else:  # translations/<lang>/instructor/...
+        parts = parts[3:]
+    if parts and parts[0] in set(editions_known()):
+        parts = parts[1:]
+    return parts[0] == INDEX or parts[0] in scope
+
+
+def editions_known() -> list[str]:
+    from convcourse.instructor.authoring.translation import LANGUAGES
+
+    return sorted(LANGUAGES)
+
+
+def release(root=".", assignments=None, check: bool = False, languages=None) -> list[str]:
+    """Regenerate ``notebooks/`` (and each translated edition) from ``solutions/``.
+
+    Returns the files that changed.  With ``check`` nothing is written: the files that differ
+    from a fresh generation (changed, missing or extra) are listed in the :class:`NotInSync`
+    raised.  ``assignments`` limits the work to some lessons (the index is always included);
+    ``languages`` to some editions (default: every edition, :func:`editions`).
     """
     root = Path(root).resolve()
-    release_dir = root / RELEASE_DIR
+    available = editions(root)
+    languages = available if languages is None else list(languages)
+    unknown = sorted(set(languages) - set(available))
+    if unknown:
+        raise ValueError(f"no edition {unknown}; this course has {available}")
+    clash = sorted(set(lessons(root)) & set(editions_known()))
+    if clash:
+        raise ValueError(f"lesson folder(s) {clash} carry the name of a language edition")
     with tempfile.TemporaryDirectory(prefix="convcourse-fresh-") as tmp:
         fresh_dir = Path(tmp)
-        generate(root, fresh_dir, assignments)
-        fresh = _tree(fresh_dir)
-        committed = _tree(release_dir)
+        _fresh_editions(root, fresh_dir, assignments, languages)
+        fresh = {
+            name: data
+            for name, data in _tree(fresh_dir).items()
+            if name.startswith(f"{RELEASE_DIR}/")
+            or any(
+                name.startswith(instructor_dir(lang) + "/") for lang in languages if lang != "en"
+            )
+        }
+        committed = _managed(root, languages)
         if assignments is not None:
-            scope = (*assignments, INDEX)
-            committed = {
-                k: v for k, v in committed.items() if k == INDEX or k.split("/")[0] in scope
-            }
+            scope = tuple(assignments)
+            committed = {k: v for k, v in committed.items() if _in_scope(k, scope)}
         differing = sorted(
             name for name in set(fresh) | set(committed) if fresh.get(name) != committed.get(name)
         )
         if check:
             if differing:
-                raise NotInSync([f"{RELEASE_DIR}/{name}" for name in differing])
+                raise NotInSync(differing)
             return []
         for name in differing:
-            dest = release_dir / name
+            dest = root / name
             if name in fresh:
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 dest.write_bytes(fresh[name])
             else:
                 dest.unlink()
-        return [f"{RELEASE_DIR}/{name}" for name in differing]
+        return differing

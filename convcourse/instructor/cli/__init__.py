@@ -19,6 +19,7 @@ __all__ = ["COMMANDS", "EXIT_OK", "EXIT_PROBLEMS", "EXIT_USAGE", "build_parser",
 
 COMMANDS = {
     "release": commands.cmd_release,
+    "translation": commands.cmd_translation,
     "ingest": commands.cmd_ingest,
     "autograde": commands.cmd_autograde,
     "feedback": commands.cmd_feedback,

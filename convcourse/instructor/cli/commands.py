@@ -36,18 +36,60 @@ def cmd_release(args) -> int:
         for name in changed:
             print(f"{'not in canonical form' if args.check else 'rewritten'}: {name}")
         return EXIT_PROBLEMS if (args.check and changed) else EXIT_OK
+    from convcourse.instructor.authoring.translation import TranslationError
+
+    languages = args.lang or None
     try:
-        changed = release(args.course, args.assignments or None, args.check)
-    except NotInSync as exc:
+        changed = release(args.course, args.assignments or None, args.check, languages)
+    except (NotInSync, TranslationError) as exc:
         print(exc, file=sys.stderr)
         return EXIT_PROBLEMS
     except (ValueError, FileNotFoundError) as exc:
         raise ConfigError(str(exc)) from None
     if args.check:
-        print("notebooks/ is in sync with solutions/")
+        print("the released editions are in sync with solutions/ and their translations")
     else:
-        print("\n".join(f"updated: {name}" for name in changed) or "notebooks/ already up to date")
+        print("\n".join(f"updated: {name}" for name in changed) or "the release is up to date")
     return EXIT_OK
+
+
+def cmd_translation(args) -> int:
+    """``convcourse translation sync|check LANG``: keep a translation in step with solutions/."""
+    import nbformat
+
+    from convcourse.instructor.authoring import translation
+    from convcourse.instructor.authoring.release import source_notebooks
+
+    if args.lang not in translation.LANGUAGES:
+        raise ConfigError(
+            f"no edition for language {args.lang!r}; known: {sorted(translation.LANGUAGES)}"
+        )
+    root = Path(args.course)
+    try:
+        sources = source_notebooks(root)
+    except FileNotFoundError as exc:
+        raise ConfigError(str(exc)) from None
+    if args.action == "sync":
+        written = translation.sync(root, args.lang, sources, reviewed=set(args.reviewed or ()))
+        print("\n".join(f"updated: {w}" for w in written) or "translations already match the cells")
+    problems = 0
+    for source in sources:
+        path = translation.translation_path(root, args.lang, source.name)
+        shown = path.relative_to(root).as_posix()
+        if not path.exists():
+            print(f"{shown}: missing (`convcourse translation sync {args.lang}` starts it)")
+            problems += 1
+            continue
+        found = translation.problems(
+            nbformat.read(source, as_version=4),
+            translation.parse(path.read_text(encoding="utf-8")),
+        )
+        for line in found:
+            print(f"{shown}: {line}")
+        problems += len(found)
+    if args.action == "check":
+        print(f"{problems} problem(s)" if problems else f"the {args.lang} translation is complete")
+    return EXIT_PROBLEMS if problems else EXIT_OK
 
 
 def cmd_ingest(args) -> int:
@@ -130,9 +172,12 @@ def cmd_feedback(args) -> int:
     from convcourse.instructor.reporting.feedback import generate_feedback
 
     layout = CourseLayout.load(args.course, args.db)
-    paths = generate_feedback(
-        layout.root, args.assignment, students=args.students, db_url=layout.db_url
-    )
+    try:
+        paths = generate_feedback(
+            layout.root, args.assignment, students=args.students, db_url=layout.db_url
+        )
+    except (ValueError, FileNotFoundError) as exc:  # no gradebook there, unknown assignment
+        raise ConfigError(str(exc)) from None
     for path in paths:
         print(path)
     print(f"{len(paths)} feedback file(s) written", file=sys.stderr)
@@ -182,9 +227,12 @@ def cmd_export(args) -> int:
             raise ConfigError(f"--{flag.replace('_', '-')} needs --format canvas or moodle")
     layout = CourseLayout.load(args.course, args.db)
     out = args.out if args.out is not None else Path("grades.csv")
-    path = export_grades(
-        layout.root, out, assignment_id=args.assignment, db_url=layout.db_url, wide=args.wide
-    )
+    try:
+        path = export_grades(
+            layout.root, out, assignment_id=args.assignment, db_url=layout.db_url, wide=args.wide
+        )
+    except (ValueError, FileNotFoundError) as exc:  # no gradebook there, unknown assignment
+        raise ConfigError(str(exc)) from None
     print(path)
     return EXIT_OK
 
@@ -228,7 +276,10 @@ def cmd_report(args) -> int:
     from convcourse.instructor.reporting.reports import build_report
 
     layout = CourseLayout.load(args.course, args.db)
-    path = build_report(layout.root, args.assignment, db_url=layout.db_url, out=args.out)
+    try:
+        path = build_report(layout.root, args.assignment, db_url=layout.db_url, out=args.out)
+    except (ValueError, FileNotFoundError) as exc:  # no gradebook there, unknown assignment
+        raise ConfigError(str(exc)) from None
     print(path)
     return EXIT_OK
 

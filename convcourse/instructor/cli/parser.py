@@ -65,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p, db=False)
     p.add_argument("assignments", nargs="*", help="assignments to release (default: all)")
     p.add_argument("--check", action="store_true", help="only check that notebooks/ is in sync")
+    p.add_argument(
+        "--lang",
+        action="append",
+        metavar="LANG",
+        help="only this edition (en, or a language of translations/); repeatable (default: all)",
+    )
     what = p.add_mutually_exclusive_group()
     what.add_argument(
         "--strip-sources",
@@ -75,6 +81,27 @@ def build_parser() -> argparse.ArgumentParser:
         "--refresh-outputs",
         action="store_true",
         help="re-run the instructor notebooks and store the outputs nbval checks",
+    )
+
+    p = sub.add_parser(
+        "translation",
+        help="keep a translation (translations/LANG/) in step with solutions/",
+        description="sync: give every markdown cell of solutions/ a block in "
+        "translations/LANG/<notebook>.md (new cells get the English text, marked todo; blocks "
+        "of removed cells go), then list what is left to do. check: only list the problems "
+        "(missing, stale, todo or empty blocks); exit 1 when there are any. After reviewing a "
+        "translation against changed English, `sync LANG --reviewed CELL_ID` stores the new "
+        "English hash.",
+        formatter_class=_Formatter,
+    )
+    _common(p, db=False)
+    p.add_argument("action", choices=("sync", "check"))
+    p.add_argument("lang", help="the edition's language code (zh)")
+    p.add_argument(
+        "--reviewed",
+        action="append",
+        metavar="CELL_ID",
+        help="(sync) this cell's translation was checked against today's English; repeatable",
     )
 
     p = sub.add_parser(

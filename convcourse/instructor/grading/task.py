@@ -13,6 +13,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from convcourse.editions import language_of_kernel
 from convcourse.instructor.authoring.spec import AssignmentSpec, NotebookSpec
 from convcourse.instructor.intake.notebook_io import (
     DEFAULT_MAX_NOTEBOOK_MB,
@@ -111,8 +112,16 @@ def grade_submission(task: GradeTask, sandbox: Sandbox) -> TaskOutcome:
         plan = plan_submission(loaded.nb, nb_spec)
         notes += plan.notes
         report = evidence_rules.scan(plan, nb_spec)
-        status, detail, cells, cell_outputs, record = _run_notebook(task, nb_spec, plan, sandbox)
-        cells, found = evidence_rules.apply_evidence(cells, nb_spec, plan, report, record)
+        # The edition only chooses the language of the messages (the same spec grades both):
+        # read from the kernel the notebook names, which a student may change at no gain.
+        lang = submission_language(loaded.nb)
+        from convcourse.checks.messages import using_language
+
+        with using_language(lang):
+            status, detail, cells, cell_outputs, record = _run_notebook(
+                task, nb_spec, plan, sandbox, lang
+            )
+            cells, found = evidence_rules.apply_evidence(cells, nb_spec, plan, report, record)
         evidence += found
         detail = "; ".join([d for d in (detail, *notes) if d])
         statuses.append((status, detail))
@@ -121,6 +130,7 @@ def grade_submission(task: GradeTask, sandbox: Sandbox) -> TaskOutcome:
         notebooks_json[name] = {
             "status": status,
             "status_detail": detail,
+            "language": lang,
             "score": nb_score,
             "max_score": nb_spec.auto_max_score,
             "cells": [c.as_json() for c in cells],
@@ -210,7 +220,14 @@ def _extra_files(task: GradeTask) -> tuple[dict, list[str]]:
     return files, notes
 
 
-def _run_notebook(task: GradeTask, nb_spec: NotebookSpec, plan, sandbox: Sandbox):
+def submission_language(nb: dict) -> str:
+    """The edition a submitted notebook belongs to, from the kernel its metadata names."""
+    kernelspec = nb.get("metadata", {}).get("kernelspec")
+    name = kernelspec.get("name") if isinstance(kernelspec, dict) else None
+    return language_of_kernel(name if isinstance(name, str) else None)
+
+
+def _run_notebook(task: GradeTask, nb_spec: NotebookSpec, plan, sandbox: Sandbox, lang="en"):
     """Run the plan in the sandbox; judge each test cell.  Returns status, detail, results."""
     import numpy as np
 
@@ -226,7 +243,7 @@ def _run_notebook(task: GradeTask, nb_spec: NotebookSpec, plan, sandbox: Sandbox
         # No test's inputs here: each test's probe process gets them, and only them, after the
         # zygote verified it (inside/zygote.py); the notebook process never holds them.
         "files": {k: np.frombuffer(v, dtype=np.uint8) for k, v in files.items()},
-        "env": {"CONVCOURSE_STUDENT_ID": task.student_id},
+        "env": {"CONVCOURSE_STUDENT_ID": task.student_id, "CONVCOURSE_LANG": lang},
     }
     record = None
     error = ""

@@ -12,7 +12,9 @@ Schema 2 (``SCHEMA``), every key always present unless said otherwise:
   in words (the notes of ingest and planning appended);
 - ``score``, ``max_score``: automatic points (withheld and hand-graded cells count 0);
 - ``notebooks``: notebook name -> ``{status, status_detail, score, max_score, cells,
-  manual_cells}``; each cell ``{grade_id, exercise, points, max_points, passed, misconception,
+  manual_cells}`` and, for a notebook that was run, ``language`` (the edition, ``"en"`` or
+  ``"zh"``, from the kernel it names: it chooses the language of messages and feedback, never a
+  score); each cell ``{grade_id, exercise, points, max_points, passed, misconception,
   message}`` plus ``withheld: true`` and ``evidence: [...]`` when its points are withheld;
 - ``evidence``: every piece of evidence of tampering, ``{kind: "static", cell, line, what}`` or
   ``{kind: "runtime", step, what}``; ``withheld``: the grade ids withheld for review;

@@ -38,6 +38,7 @@ from convcourse.instructor.reporting.outcomes import (
     load_outcomes,
     open_gradebook,
 )
+from convcourse.instructor.reporting.page_words import WORDS, duration, words
 from convcourse.instructor.reporting.pages import (
     STATUS_TEXT,
     check_folder_name,
@@ -180,11 +181,11 @@ def _num(value: float) -> str:
     return f"{value:g}"
 
 
-def _points(value: float) -> str:
-    return f"{_num(value)} point" + ("" if value == 1 else "s")
+def _points(value: float, w: dict) -> str:
+    return w["point" if value == 1 else "points"].format(n=_num(value))
 
 
-def _lateness_rows(sub: SubmissionOutcome) -> list[tuple[str, str]]:
+def _lateness_rows(sub: SubmissionOutcome, w: dict) -> list[tuple[str, str]]:
     """When it was handed in (and how we know), when it was due, and how late it was."""
     from convcourse.instructor.recording.lateness import late_by_words
 
@@ -192,132 +193,152 @@ def _lateness_rows(sub: SubmissionOutcome) -> list[tuple[str, str]]:
     if sub.timestamp is not None:
         when = sub.timestamp.strftime("%Y-%m-%d %H:%M UTC")
         if sub.timestamp_source == "file":
-            when += " (the time of the file you handed in; the course has no other record)"
-        rows.append(("Submitted", when))
+            when += w["submitted_file_time"]
+        rows.append((w["submitted"], when))
     if sub.duedate is not None:
         due = sub.duedate.strftime("%Y-%m-%d %H:%M UTC")
-        rows.append(("Due", due + (" (with your extension)" if sub.extension else "")))
+        rows.append((w["due"], due + (w["with_extension"] if sub.extension else "")))
     if sub.seconds_late is not None:
         late = sub.seconds_late > 0
-        words = f"late by {late_by_words(sub.seconds_late)}" if late else "on time"
+        span = duration(late_by_words(sub.seconds_late), sub.language)
+        text = w["late_by"].format(duration=span) if late else w["on_time"]
         if late and not sub.late_penalty:
-            words += " (no penalty)"
-        rows.append(("Lateness", words))
+            text += w["no_penalty"]
+        rows.append((w["lateness"], text))
     return rows
 
 
-def _status_line(status: str, detail: str, guard: LeakGuard) -> str:
-    words = STATUS_TEXT.get(status, status or "unknown")
+def _status_line(status: str, detail: str, guard: LeakGuard, w: dict) -> str:
+    text = w.get(f"status_{status}") or STATUS_TEXT.get(status, status or "unknown")
     detail = guard.clean(detail)
-    return _e(words) + (f" ({_e(detail)})" if detail and status != "graded" else "")
+    return _e(text) + (f" ({_e(detail)})" if detail and status != "graded" else "")
 
 
-def _result_words(cell: CellOutcome) -> tuple[str, str]:
+def _result_words(cell: CellOutcome, w: dict) -> tuple[str, str]:
     """(css class, words) for a cell's result; the words carry the meaning, not the colour."""
     if cell.manual:
         if cell.manual_score is not None:
-            return "other", "Graded by your instructor"
+            return "other", w["by_instructor"]
         if cell.needs_manual_grade:
-            return "other", "Waiting for grading by your instructor"
-        return "other", "Graded"
+            return "other", w["waiting"]
+        return "other", w["status_graded"]
     outcome = cell.outcome()
-    overridden = " (score set by your instructor)" if cell.manual_score is not None else ""
+    overridden = w["overridden"] if cell.manual_score is not None else ""
     if outcome is True:
-        return "pass", "\u2713 Passed" + overridden
+        return "pass", w["passed"] + overridden
     if outcome is False:
         if 0 < cell.score < cell.max_score:
-            return "fail", "\u2717 Partly passed" + overridden
-        return "fail", "\u2717 Not passed" + overridden
-    return "other", "Not run" + overridden
+            return "fail", w["partly"] + overridden
+        return "fail", w["not_passed"] + overridden
+    return "other", w["not_run"] + overridden
 
 
-def _cell_label(cell: CellOutcome) -> str:
+def _cell_label(cell: CellOutcome, w: dict) -> str:
     if cell.manual:
-        return f"{cell.exercise} (written answer)"
+        return w["written_answer"].format(exercise=cell.exercise)
     return cell.exercise
 
 
 def render_feedback(outcomes: AssignmentOutcomes, sub: SubmissionOutcome, guard: LeakGuard) -> str:
-    """The feedback page of one submission, as an HTML string."""
+    """The feedback page of one submission, as an HTML string, in the language of the edition
+    it was handed in from (the misconceptions' titles and hints too)."""
+    from convcourse.checks.messages import using_language
+
+    lang = sub.language if sub.language in WORDS else "en"
+    with using_language(lang):
+        return _render_feedback(outcomes, sub, guard, words(lang))
+
+
+def _render_feedback(outcomes, sub, guard, w: dict) -> str:
     aid = outcomes.assignment_id
     name = " ".join(p for p in (sub.first_name, sub.last_name) if p)
     who = f"{sub.student_id} ({name})" if name else sub.student_id
     max_score = outcomes.max_score or (sub.results_max_score or 0.0)
-    parts = [f"<h1>Feedback on {_e(aid)}</h1>\n", f"<p>Student: {_e(who)}</p>\n"]
+    parts = [
+        f"<h1>{_e(w['heading'].format(aid=aid))}</h1>\n",
+        f"<p>{_e(w['student'].format(who=who))}</p>\n",
+    ]
 
     percent = f" ({100 * sub.score / max_score:.0f}%)" if max_score else ""
     summary = [
-        ("Score", f"{_num(sub.score)} out of {_num(max_score)}{percent}"),
-        ("Status", None),
+        (
+            w["score"],
+            w["score_value"].format(score=_num(sub.score), max=_num(max_score), percent=percent),
+        ),
+        (w["status"], None),
     ]
     if sub.late_penalty:
         summary.append(
             (
-                "Late penalty",
-                f"{_points(sub.late_penalty)} (score before the penalty: {_num(sub.raw_score)})",
+                w["late_penalty"],
+                w["late_penalty_value"].format(
+                    points=_points(sub.late_penalty, w), raw=_num(sub.raw_score)
+                ),
             )
         )
-    summary.extend(_lateness_rows(sub))
+    summary.extend(_lateness_rows(sub, w))
     if sub.graded_at:
-        summary.append(("Graded", sub.graded_at))
+        summary.append((w["graded"], sub.graded_at))
     rows = []
     for label, value in summary:
-        cell = _status_line(sub.status, sub.status_detail, guard) if value is None else _e(value)
+        cell = _status_line(sub.status, sub.status_detail, guard, w) if value is None else _e(value)
         rows.append(f'<tr><th scope="row">{_e(label)}</th><td>{cell}</td></tr>')
     for nb_name, (nb_status, nb_detail) in sub.notebook_status.items():
         if nb_status and (nb_status, nb_detail) != (sub.status, sub.status_detail):
             rows.append(
-                f'<tr><th scope="row">Notebook {_e(nb_name)}</th>'
-                f"<td>{_status_line(nb_status, nb_detail, guard)}</td></tr>"
+                f'<tr><th scope="row">{_e(w["notebook"].format(name=nb_name))}</th>'
+                f"<td>{_status_line(nb_status, nb_detail, guard, w)}</td></tr>"
             )
-    parts.append("<table>\n<caption>Summary</caption>\n" + "\n".join(rows) + "\n</table>\n")
+    parts.append(
+        f"<table>\n<caption>{_e(w['summary'])}</caption>\n" + "\n".join(rows) + "\n</table>\n"
+    )
 
     several = len({c.notebook for c in sub.cells}) > 1
     if sub.cells:
-        head = "<th scope='col'>Exercise</th>"
-        head += "<th scope='col'>Notebook</th>" if several else ""
-        head += "<th scope='col'>Points</th><th scope='col'>Out of</th><th scope='col'>Result</th>"
+        head = f"<th scope='col'>{_e(w['col_exercise'])}</th>"
+        head += f"<th scope='col'>{_e(w['col_notebook'])}</th>" if several else ""
+        head += (
+            f"<th scope='col'>{_e(w['col_points'])}</th><th scope='col'>{_e(w['col_out_of'])}"
+            f"</th><th scope='col'>{_e(w['col_result'])}</th>"
+        )
         body = []
         for c in sub.cells:
-            css, words = _result_words(c)
+            css, text = _result_words(c, w)
             nb = f"<td>{_e(c.notebook)}</td>" if several else ""
             body.append(
-                f"<tr><td>{_e(_cell_label(c))}</td>{nb}<td class='num'>{_num(c.score)}</td>"
+                f"<tr><td>{_e(_cell_label(c, w))}</td>{nb}<td class='num'>{_num(c.score)}</td>"
                 f"<td class='num'>{_num(c.max_score)}</td>"
-                f"<td class='{css}'>{_e(words)}</td></tr>"
+                f"<td class='{css}'>{_e(text)}</td></tr>"
             )
         parts.append(
-            "<h2>Points for each exercise</h2>\n<table>\n<caption>Points for each exercise of "
-            f"{_e(aid)}</caption>\n<thead><tr>{head}</tr></thead>\n<tbody>\n"
-            + "\n".join(body)
-            + "\n</tbody>\n</table>\n"
+            f"<h2>{_e(w['points_heading'])}</h2>\n<table>\n<caption>"
+            f"{_e(w['points_caption'].format(aid=aid))}</caption>\n<thead><tr>{head}</tr>"
+            "</thead>\n<tbody>\n" + "\n".join(body) + "\n</tbody>\n</table>\n"
         )
     elif sub.status == "graded":
-        parts.append("<p>No graded cells were recorded for this submission.</p>\n")
+        parts.append(f"<p>{_e(w['no_cells'])}</p>\n")
 
     failed = [c for c in sub.cells if not c.manual and c.outcome() is False]
-    parts.append("<h2>What to look at again</h2>\n")
+    parts.append(f"<h2>{_e(w['look_again'])}</h2>\n")
     if not failed:
         if sub.status == "graded" and sub.cells:
-            parts.append("<p>Every automatically graded exercise passed. Well done.</p>\n")
+            parts.append(f"<p>{_e(w['all_passed'])}</p>\n")
         else:
-            parts.append(
-                "<p class='note'>No exercise results are available, see the status above.</p>\n"
-            )
+            parts.append(f"<p class='note'>{_e(w['no_results'])}</p>\n")
     for c in failed:
-        parts.append(f"<h3>{_e(_cell_label(c))}</h3>\n<dl>\n")
+        parts.append(f"<h3>{_e(_cell_label(c, w))}</h3>\n<dl>\n")
         if c.misconception:
             title, hint, where = misconception_details(c.misconception)
-            parts.append(f"<dt>Likely misconception</dt><dd>{_e(guard.clean(title))}</dd>\n")
+            parts.append(f"<dt>{_e(w['misconception'])}</dt><dd>{_e(guard.clean(title))}</dd>\n")
             if hint:
-                parts.append(f"<dt>Hint</dt><dd>{_e(guard.clean(hint))}</dd>\n")
+                parts.append(f"<dt>{_e(w['hint'])}</dt><dd>{_e(guard.clean(hint))}</dd>\n")
             if where:
-                parts.append(f"<dt>Read again</dt><dd>{_e(where)}</dd>\n")
+                parts.append(f"<dt>{_e(w['read_again'])}</dt><dd>{_e(where)}</dd>\n")
         message = guard.clean(c.message).strip()
         if message:
-            parts.append(f"<dt>What the checker found</dt><dd><pre>{_e(message)}</pre></dd>\n")
+            parts.append(f"<dt>{_e(w['found'])}</dt><dd><pre>{_e(message)}</pre></dd>\n")
         if not c.misconception and not message:
-            parts.append("<dt>What the checker found</dt><dd>The tests of this cell failed.</dd>\n")
+            parts.append(f"<dt>{_e(w['found'])}</dt><dd>{_e(w['tests_failed'])}</dd>\n")
         parts.append("</dl>\n")
 
     if sub.comments:
@@ -327,13 +348,14 @@ def render_feedback(outcomes: AssignmentOutcomes, sub: SubmissionOutcome, guard:
             for nb, cell, text in sub.comments
         ]
         parts.append(
-            "<h2>Comments from your instructor</h2>\n<table>\n<caption>Comments from your "
-            "instructor, by cell</caption>\n<thead><tr><th scope='col'>Cell</th>"
-            "<th scope='col'>Comment</th></tr></thead>\n<tbody>\n"
+            f"<h2>{_e(w['comments'])}</h2>\n<table>\n<caption>{_e(w['comments_caption'])}"
+            f"</caption>\n<thead><tr><th scope='col'>{_e(w['col_cell'])}</th>"
+            f"<th scope='col'>{_e(w['col_comment'])}</th></tr></thead>\n<tbody>\n"
             + "\n".join(rows)
             + "\n</tbody>\n</table>\n"
         )
-    return html_page(f"Feedback on {aid} for {sub.student_id}", "".join(parts))
+    title = w["title"].format(aid=aid, student=sub.student_id)
+    return html_page(title, "".join(parts), lang=w["html_lang"])
 
 
 def generate_feedback(

@@ -30,6 +30,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from convcourse.editions import EDITIONS
 from convcourse.instructor.layout import CourseLayout, existing_course
 from convcourse.instructor.recording import results as results_file
 
@@ -114,6 +115,7 @@ class SubmissionOutcome:
     status: str = ""
     status_detail: str = ""
     notebook_status: dict[str, tuple[str, str]] = field(default_factory=dict)
+    language: str = "en"  # the edition it was handed in from: its feedback page's language
     duration_s: float | None = None
     graded_at: str = ""
     results_score: float | None = None
@@ -260,6 +262,8 @@ def _apply_results(sub: SubmissionOutcome, data: dict, cell_order: dict) -> None
             str(nb.get("status") or ""),
             str(nb.get("status_detail") or ""),
         )
+        if nb.get("language") in EDITIONS:
+            sub.language = nb["language"]
         for raw in nb.get("cells") or []:
             if not isinstance(raw, dict) or not raw.get("grade_id"):
                 continue

@@ -62,11 +62,11 @@ def escape(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def html_page(title: str, body: str) -> str:
+def html_page(title: str, body: str, lang: str = "en") -> str:
     """A complete, self-contained HTML document (inline CSS, no external assets)."""
     return (
         "<!DOCTYPE html>\n"
-        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<html lang="{escape(lang)}">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{escape(title)}</title>\n<style>{CSS}</style>\n</head>\n"
         f"<body>\n<main>\n{body}</main>\n</body>\n</html>\n"
